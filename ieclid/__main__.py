@@ -1,0 +1,3 @@
+from ieclid.cli import main
+
+main()

@@ -1,0 +1,201 @@
+"""In-process GGUF inference through llama-cpp-python.
+
+One model is loaded per run. Generation reuses llama.cpp's KV cache for the prompt
+prefix shared with the previous call (instructions, schema, demonstrations), decodes
+under a grammar that is validated first (an invalid one crashes llama.cpp), and reads
+each sampled token's log-probability from the raw logits, so items get a score
+without `logits_all` (which would compute logits for every prompt token).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ieclid.errors import IeclidError, UsageError
+
+# An answer that ends in the same 8+ characters four times over is a model stuck in a loop.
+_LOOP = re.compile(r"(.{8,}?)\1{3,}$", re.DOTALL)
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    # (end character offset in `text`, log-probability) per generated token
+    token_ends: list[tuple[int, float]] = field(default_factory=list)
+    stopped: str = "eos"  # "eos", "length" or "loop"
+
+    def score(self, start: int, end: int) -> float | None:
+        """Geometric-mean probability of the tokens that produced text[start:end]."""
+        logprobs = []
+        token_start = 0
+        for token_end, logprob in self.token_ends:
+            if token_end > start and token_start < end:
+                logprobs.append(logprob)
+            token_start = token_end
+        if not logprobs:
+            return None
+        return math.exp(sum(logprobs) / len(logprobs))
+
+
+def check_gguf(path: str) -> None:
+    """Fail with one clear line before llama.cpp gets a file that is missing or not GGUF."""
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"model file not found: {path}")
+    try:
+        with file.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise IeclidError(f"cannot read model file {path}: {exc.strerror or exc}") from None
+    if magic != b"GGUF":
+        raise IeclidError(f"{path} is not a GGUF model file")
+
+
+class LlamaCppBackend:
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        n_gpu_layers: int | None = None,
+        threads: int | None = None,
+        ctx: int = 4096,
+        seed: int = 0,
+    ) -> None:
+        check_gguf(model_path)
+        import llama_cpp
+
+        self._llama_cpp = llama_cpp
+        if n_gpu_layers is None:
+            n_gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
+        threads = threads or max(1, os.cpu_count() or 1)
+        self.model_path = model_path
+        self.n_gpu_layers = n_gpu_layers
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=model_path,
+                n_ctx=ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=n_gpu_layers,
+                seed=seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise IeclidError(f"cannot load model {model_path}: {exc}") from None
+        self.metadata: dict[str, str] = dict(self.llm.metadata)
+        self.n_ctx = self.llm.n_ctx()
+        self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+        self._n_vocab = self.llm.n_vocab()
+        self._formatter = None
+        self._valid_grammars: dict[str, object] = {}
+
+    @property
+    def name(self) -> str:
+        return Path(self.model_path).stem
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def format_chat(self, messages: list[dict[str, str]]) -> str:
+        """Render messages with the GGUF's own chat template (a plain fallback if it has none)."""
+        template = self.metadata.get("tokenizer.chat_template")
+        if not template:
+            turns = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+            return "\n\n".join([*turns, "Assistant:"])
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            vocab = self.llm._model
+            self._formatter = Jinja2ChatFormatter(
+                template,
+                eos_token=vocab.token_get_text(self.llm.token_eos()),
+                bos_token=vocab.token_get_text(self.llm.token_bos()),
+            )
+        return self._formatter(messages=messages).prompt
+
+    def _grammar(self, gbnf: str):
+        """Parse a grammar once, after checking llama.cpp accepts it (a bad one would segfault)."""
+        grammar = self._valid_grammars.get(gbnf)
+        if grammar is not None:
+            return grammar
+        lc = self._llama_cpp
+        sampler = lc.llama_sampler_init_grammar(self._vocab, gbnf.encode("utf-8"), b"root")
+        if not sampler:
+            raise IeclidError("internal error: built an invalid grammar; please report this")
+        lc.llama_sampler_free(sampler)
+        grammar = lc.LlamaGrammar.from_string(gbnf, verbose=False)
+        if len(self._valid_grammars) > 64:
+            self._valid_grammars.clear()
+        self._valid_grammars[gbnf] = grammar
+        return grammar
+
+    def tokenize_prompt(self, prompt: str) -> list[int]:
+        tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        bos = self.llm.token_bos()
+        # Templates that write the BOS text themselves would otherwise get it twice.
+        if len(tokens) > 1 and tokens[0] == tokens[1] == bos:
+            tokens = tokens[1:]
+        return tokens
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        grammar: str | None,
+        max_tokens: int,
+        temperature: float = 0.0,
+    ) -> Completion:
+        import numpy as np
+
+        lc = self._llama_cpp
+        tokens = self.tokenize_prompt(prompt)
+        if len(tokens) + max_tokens > self.n_ctx:
+            max_tokens = self.n_ctx - len(tokens)
+            if max_tokens < 16:
+                raise IeclidError(
+                    f"the prompt has {len(tokens)} tokens and does not fit the model's context "
+                    f"of {self.n_ctx}; lower --max-chunk-tokens or --shots, or raise --ctx"
+                )
+        out_tokens: list[int] = []
+        pieces: list[bytes] = []
+        token_ends: list[tuple[int, float]] = []
+        text = ""
+        stopped = "length"
+        ctx = self.llm._ctx.ctx
+        generator = self.llm.generate(
+            tokens,
+            temp=temperature,
+            top_k=40,
+            top_p=0.95,
+            min_p=0.05,
+            repeat_penalty=1.0,
+            grammar=self._grammar(grammar) if grammar else None,
+        )
+        for token in generator:
+            if lc.llama_vocab_is_eog(self._vocab, token):
+                stopped = "eos"
+                break
+            logits = np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, -1), shape=(self._n_vocab,))
+            top = float(logits.max())
+            logprob = float(logits[token]) - top - math.log(float(np.exp(logits - top).sum()))
+            out_tokens.append(token)
+            pieces.append(self.llm.detokenize([token], prev_tokens=out_tokens[:-1]))
+            text = b"".join(pieces).decode("utf-8", errors="ignore")
+            token_ends.append((len(text), logprob))
+            if len(out_tokens) >= max_tokens:
+                break
+            if len(out_tokens) % 16 == 0 and _LOOP.search(text):
+                stopped = "loop"
+                break
+        generator.close()
+        return Completion(text, len(tokens), len(out_tokens), token_ends, stopped)
+
+    def close(self) -> None:
+        self.llm.close()
+

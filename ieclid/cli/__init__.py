@@ -1,0 +1,84 @@
+"""The `ieclid` command. Commands are thin: they parse arguments and call library code.
+
+Every error a user can cause ends as one line on stderr and a non-zero exit code
+(2 for usage errors, 1 for runtime failures, 130 on Ctrl-C), never a traceback;
+set IECLID_DEBUG=1 to see one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from ieclid import __version__
+from ieclid.errors import IeclidError
+
+# Plain click help: typer's rich help imports rich's markdown stack (~80 ms) on every
+# `--help`, and help must stay instant.
+typer.core.HAS_RICH = False
+
+app = typer.Typer(
+    name="ieclid",
+    help="Information extraction from text files with a local LLM: grounded JSON Lines out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ieclid {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Information extraction from text files with a local LLM: grounded JSON Lines out."""
+
+
+def _register() -> None:
+    from ieclid.cli import extract  # noqa: F401 - registers the command
+
+
+def fail(message: str, code: int) -> int:
+    print(f"ieclid: error: {message}", file=sys.stderr)
+    return code
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (tests call this directly)."""
+    _register()
+    try:
+        result = app(args=argv, prog_name="ieclid", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except IeclidError as exc:
+        return fail(str(exc), exc.exit_code)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        return fail(exc.format_message(), exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("ieclid: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing left to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        if os.environ.get("IECLID_DEBUG"):
+            raise
+        return fail(f"internal error: {type(exc).__name__}: {exc} (IECLID_DEBUG=1 shows more)", 1)
+
+
+def main() -> None:
+    sys.exit(run())

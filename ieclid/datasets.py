@@ -1,0 +1,164 @@
+"""Readers for annotated data: ieclid records, CoNLL/BIO files and SemEval-2010 Task 8 files.
+
+They feed few-shot demonstrations (`--demos`) and, later, evaluation. Every reader
+yields `Annotated` documents with character offsets into a plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from ieclid.errors import UsageError
+from ieclid.tasks import Example
+
+_SEMEVAL_LINE = re.compile(r'^(\d+)\t"(.*)"\s*$')
+_SEMEVAL_LABEL = re.compile(r"^([A-Za-z]+-[A-Za-z]+)\((e[12]),(e[12])\)$")
+
+
+@dataclass
+class Annotated:
+    """Gold annotation of one text. For rc, `text` keeps the <e1>/<e2> markers."""
+
+    id: str
+    text: str
+    entities: list[tuple[int, int, str]] = field(default_factory=list)
+    triples: list[tuple[int, int, str]] = field(default_factory=list)  # head idx, tail idx, label
+    choice: tuple[str | None, bool] | None = None  # rc: relation (None = none) and reversed
+
+    def example(self) -> Example:
+        spans = [self.text[s:e] for s, e, _ in self.entities]
+        return Example(
+            text=self.text,
+            mentions=tuple((self.text[s:e], label) for s, e, label in self.entities),
+            triples=tuple((spans[h], label, spans[t]) for h, t, label in self.triples),
+            choice=self.choice,
+        )
+
+
+def read_conll(path: Path) -> Iterator[Annotated]:
+    """Token<TAB>BIO-tag files; tokens are joined by single spaces."""
+    tokens: list[tuple[str, str]] = []
+    number = 0
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if line.strip() and not line.startswith("-DOCSTART-"):
+                parts = line.split("\t") if "\t" in line else line.split()
+                tokens.append((parts[0], parts[-1] if len(parts) > 1 else "O"))
+                continue
+            if tokens:
+                number += 1
+                yield _bio_document(f"{path.name}:{number}", tokens)
+                tokens = []
+    if tokens:
+        yield _bio_document(f"{path.name}:{number + 1}", tokens)
+
+
+def _bio_document(doc_id: str, tokens: list[tuple[str, str]]) -> Annotated:
+    text_parts: list[str] = []
+    entities: list[tuple[int, int, str]] = []
+    pos = 0
+    open_start: int | None = None
+    open_label = ""
+    last_end = 0
+    for token, tag in tokens:
+        if text_parts:
+            pos += 1
+        start, end = pos, pos + len(token)
+        text_parts.append(token)
+        pos = end
+        prefix, _, label = tag.partition("-")
+        continues = prefix == "I" and open_start is not None and label == open_label
+        if open_start is not None and not continues:
+            entities.append((open_start, last_end, open_label))
+            open_start = None
+        if prefix in ("B", "I") and not continues:
+            open_start, open_label = start, label
+        last_end = end
+    if open_start is not None:
+        entities.append((open_start, last_end, open_label))
+    return Annotated(doc_id, " ".join(text_parts), entities)
+
+
+def read_semeval(path: Path) -> Iterator[Annotated]:
+    """SemEval-2010 Task 8 training/test-full files: id and quoted sentence, label, comment."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        match = _SEMEVAL_LINE.match(line)
+        if not match:
+            continue
+        label_line = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        yield Annotated(match.group(1), match.group(2), choice=parse_semeval_label(label_line))
+
+
+def parse_semeval_label(label: str) -> tuple[str | None, bool]:
+    """`Component-Whole(e2,e1)` -> ("Component-Whole", True); `Other` -> (None, False)."""
+    match = _SEMEVAL_LABEL.match(label.strip())
+    if not match:
+        return (None, False)
+    return (match.group(1), match.group(2) == "e2")
+
+
+def read_records(path: Path) -> Iterator[Annotated]:
+    """ieclid JSONL records (or any JSONL with `text` and `entities` with offsets)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+                yield _record_document(record, f"{path.name}:{number}")
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise UsageError(f"{path}:{number}: not an ieclid record ({exc})") from None
+
+
+def _record_document(record: dict, fallback_id: str) -> Annotated:
+    text = record["text"]
+    entities: list[tuple[int, int, str]] = []
+    index_of: dict[str, int] = {}
+    for number, ent in enumerate(record.get("entities", [])):
+        start, end = ent.get("start"), ent.get("end")
+        if start is None or end is None:
+            start = text.find(ent["text"])
+            if start < 0:
+                continue
+            end = start + len(ent["text"])
+        index_of[ent.get("id", f"T{number + 1}")] = len(entities)
+        entities.append((int(start), int(end), ent["label"]))
+    triples = [
+        (index_of[rel["head"]], index_of[rel["tail"]], rel["label"])
+        for rel in record.get("relations", [])
+        if rel.get("head") in index_of and rel.get("tail") in index_of
+    ]
+    return Annotated(str(record.get("id", fallback_id)), text, entities, triples)
+
+
+def read_annotated(path_str: str) -> list[Annotated]:
+    """Pick the reader from the file's content: JSONL records, SemEval-2010, or CoNLL."""
+    path = Path(path_str)
+    if not path.is_file():
+        raise UsageError(f"demonstration file not found: {path_str}")
+    try:
+        head = path.read_text(encoding="utf-8")[:4096]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path_str}: {exc}") from None
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    if first.lstrip().startswith("{"):
+        docs = list(read_records(path))
+    elif _SEMEVAL_LINE.match(first):
+        docs = list(read_semeval(path))
+    elif "\t" in first or len(first.split()) == 2:
+        docs = list(read_conll(path))
+    else:
+        raise UsageError(
+            f"{path_str}: unknown format; expected ieclid JSONL records, CoNLL (token<TAB>tag) "
+            "or SemEval-2010 Task 8"
+        )
+    if not docs:
+        raise UsageError(f"{path_str}: no annotated examples found")
+    return docs

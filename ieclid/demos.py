@@ -1,0 +1,63 @@
+"""Choose few-shot demonstrations: a fixed set per run, so their prompt prefix is shared.
+
+Selection is deterministic (seeded) and greedy on label coverage: each pick adds the
+most labels not yet shown, shorter texts first, since every demonstration token is
+paid for in context and prompt time.
+"""
+
+from __future__ import annotations
+
+import random
+
+from ieclid.datasets import Annotated
+from ieclid.schema import Schema
+from ieclid.tasks import Example
+
+MAX_DEMO_CHARS = 400
+
+
+def _labels(example: Example) -> set[str]:
+    labels = {label for _, label in example.mentions} | {t[1] for t in example.triples}
+    if example.choice and example.choice[0]:
+        labels.add(example.choice[0])
+    return labels
+
+
+def _restrict(example: Example, task: str, schema: Schema) -> Example:
+    """Drop demo items whose labels the schema does not have."""
+    entity_names = set(schema.entity_names)
+    relation_names = set(schema.relation_names)
+    choice = example.choice
+    if choice and choice[0] is not None and choice[0] not in relation_names:
+        choice = (None, False)
+    return Example(
+        text=example.text,
+        mentions=tuple(m for m in example.mentions if m[1] in entity_names),
+        triples=tuple(t for t in example.triples if t[1] in relation_names),
+        choice=choice,
+    )
+
+
+def select_demos(
+    docs: list[Annotated], task: str, schema: Schema, shots: int, seed: int = 0
+) -> list[Example]:
+    """Pick `shots` examples that together show as many of the schema's labels as possible."""
+    if shots <= 0:
+        return []
+    pool = [_restrict(doc.example(), task, schema) for doc in docs]
+    if task == "rc":
+        pool = [ex for ex in pool if ex.choice is not None]
+    elif task == "ner":
+        pool = [ex for ex in pool if ex.mentions]
+    else:
+        pool = [ex for ex in pool if ex.triples]
+    short = [ex for ex in pool if len(ex.text) <= MAX_DEMO_CHARS] or pool
+    random.Random(seed).shuffle(short)
+    chosen: list[Example] = []
+    shown: set[str] = set()
+    while short and len(chosen) < shots:
+        best = max(short, key=lambda ex: (len(_labels(ex) - shown), -len(ex.text)))
+        short.remove(best)
+        chosen.append(best)
+        shown |= _labels(best)
+    return chosen

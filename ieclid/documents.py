@@ -1,0 +1,81 @@
+"""Turn command-line inputs (files, directories, stdin) into documents.
+
+Paths are checked before any model is loaded so that a typo fails fast (exit 2).
+A file that cannot be read as UTF-8 text becomes a document carrying an `error`,
+so a batch reports it and goes on instead of crashing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ieclid.errors import UsageError
+
+BINARY_PROBE_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class Document:
+    """One unit of extraction: its id is what the user will see in the output."""
+
+    id: str
+    text: str
+    error: str | None = None
+
+
+def resolve_inputs(inputs: list[str], glob: str = "*.txt") -> list[str]:
+    """Expand directories (recursively, sorted, hidden entries skipped) and check paths exist.
+
+    `-` stands for standard input and is kept as is.
+    """
+    if not inputs:
+        raise UsageError("no input given: pass files, directories, or - for standard input")
+    resolved: list[str] = []
+    for item in inputs:
+        if item == "-":
+            resolved.append(item)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob(glob)
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            resolved.extend(str(p) for p in found)
+        elif path.exists():
+            resolved.append(item)
+        else:
+            raise UsageError(f"input not found: {item}")
+    return resolved
+
+
+def decode_text(data: bytes, name: str) -> Document:
+    """Decode bytes as UTF-8 (a BOM is dropped); binary or undecodable data gives an error."""
+    if b"\x00" in data[:BINARY_PROBE_BYTES]:
+        return Document(name, "", error=f"{name}: binary file, not UTF-8 text")
+    try:
+        return Document(name, data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        return Document(name, "", error=f"{name}: not valid UTF-8 at byte {exc.start}")
+
+
+def read_documents(paths: list[str], lines: bool = False) -> Iterator[Document]:
+    """Yield documents lazily; with `lines`, every non-empty line is its own document (`path:N`)."""
+    for path in paths:
+        name = "stdin" if path == "-" else path
+        try:
+            data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        except OSError as exc:
+            yield Document(name, "", error=f"{name}: cannot read ({exc.strerror or exc})")
+            continue
+        doc = decode_text(data, name)
+        if not lines or doc.error:
+            yield doc
+            continue
+        for number, line in enumerate(doc.text.splitlines(), start=1):
+            if line.strip():
+                yield Document(f"{name}:{number}", line)

@@ -1,0 +1,78 @@
+"""Prompt profiles: how a model family wants each task asked, answered and parsed.
+
+- `adelie`: the Tulu chat format, instructions and `[Answer]: ...` formats ADELIE was trained on.
+- `chat-json`: any chat model, through its own chat template, answering in JSON.
+
+A profile is chosen from the GGUF's metadata unless `--profile` names one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from ieclid.errors import UsageError
+from ieclid.schema import Schema
+from ieclid.tasks import Answer, Example
+
+ChatRenderer = Callable[[list[dict[str, str]]], str]
+
+PROFILES = ("adelie", "chat-json")
+
+
+class Profile(Protocol):
+    name: str
+
+    def prompt(self, task: str, schema: Schema, text: str, demos: list[Example]) -> str:
+        """The full prompt text for one chunk (rc: `text` keeps its <e1>/<e2> markers)."""
+        ...
+
+    def grammar(self, task: str, schema: Schema, text: str) -> str:
+        """A GBNF grammar for the answer to this chunk."""
+        ...
+
+    def parse(self, task: str, schema: Schema, answer: str) -> Answer:
+        """Items from the model's answer; anything unparseable is reported in `problems`."""
+        ...
+
+
+def guess_profile(metadata: dict[str, str], path: str) -> str:
+    """ADELIE exports (named so in the GGUF or the file name) get `adelie`; others `chat-json`.
+
+    Chat markers alone cannot tell: Zephyr and Phi-3 share Tulu's `<|user|>` lines.
+    """
+    name = (metadata.get("general.name", "") + " " + path).lower()
+    return "adelie" if "adelie" in name else "chat-json"
+
+
+def make_profile(name: str, chat_renderer: ChatRenderer) -> Profile:
+    if name == "adelie":
+        from ieclid.profiles.adelie import AdelieProfile
+
+        return AdelieProfile()
+    if name == "chat-json":
+        from ieclid.profiles.chat_json import ChatJsonProfile
+
+        return ChatJsonProfile(chat_renderer)
+    raise UsageError(f"unknown profile {name!r}; choose from: {', '.join(PROFILES)}")
+
+
+def match_label(raw: str, names: list[str]) -> str | None:
+    """Map a label the model wrote to a schema label, forgiving case, `_`, `-` and spaces."""
+
+    def key(s: str) -> str:
+        return "".join(ch for ch in s.casefold() if ch.isalnum())
+
+    wanted = key(raw.strip().rstrip("."))
+    return next((n for n in names if key(n) == wanted), None)
+
+
+NA_ANSWERS = (
+    "na", "none", "[]", "no entities", "no entities found", "no relation", "not related",
+    "no relationship", "none found", "there are no entities in the text",
+)
+
+
+def is_empty_answer(body: str) -> bool:
+    """`[Answer]: NA` and the pools' 'no entities' phrases all mean: nothing found."""
+    return body.strip().strip(".").strip().casefold() in NA_ANSWERS

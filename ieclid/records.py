@@ -1,0 +1,109 @@
+"""Assemble one output record per document from grounded items, merging duplicates.
+
+Field names are a stable contract for `jq` users and for `ieclid review`/`eval`:
+entities carry `id`, `label`, `text`, `start`, `end`, `status` (and `score` when the
+backend gave log-probabilities); relations point at entity ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RecordBuilder:
+    """Collects items from all chunks of a document; the same item seen twice is kept once."""
+
+    doc_id: str
+    task: str
+    schema: str
+    model: str
+    profile: str
+    text: str
+    entities: list[dict] = field(default_factory=list)
+    relations: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    _entity_keys: dict[tuple, int] = field(default_factory=dict)
+    _relation_keys: set[tuple] = field(default_factory=set)
+
+    def add_entity(
+        self,
+        label: str,
+        model_text: str,
+        start: int | None,
+        end: int | None,
+        status: str,
+        score: float | None,
+    ) -> str:
+        """Add (or find) an entity; returns its id. Placed items merge on (label, start, end)."""
+        key = (label, start, end) if start is not None else (label, model_text)
+        if key in self._entity_keys:
+            existing = self.entities[self._entity_keys[key]]
+            if score is not None and (existing.get("score") or 0.0) < score:
+                existing["score"] = score
+            return existing["id"]
+        entity: dict = {"id": f"T{len(self.entities) + 1}", "label": label}
+        if start is None:
+            entity.update(text=model_text, start=None, end=None)
+        else:
+            entity.update(text=self.text[start:end], start=start, end=end)
+            if entity["text"] != model_text:
+                entity["model_text"] = model_text
+        entity["status"] = status
+        if score is not None:
+            entity["score"] = round(score, 4)
+        self._entity_keys[key] = len(self.entities)
+        self.entities.append(entity)
+        return entity["id"]
+
+    def add_relation(self, label: str, head: str, tail: str, score: float | None) -> None:
+        key = (label, head, tail)
+        if key in self._relation_keys:
+            return
+        self._relation_keys.add(key)
+        relation: dict = {"id": f"R{len(self.relations) + 1}", "label": label, "head": head, "tail": tail}
+        if score is not None:
+            relation["score"] = round(score, 4)
+        self.relations.append(relation)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def build(self, seconds: float) -> dict:
+        record: dict = {
+            "id": self.doc_id,
+            "task": self.task,
+            "schema": self.schema,
+            "model": self.model,
+            "profile": self.profile,
+            "text": self.text,
+        }
+        # Number entities in reading order; relations follow the renumbering.
+        entities = sorted(self.entities, key=_position)
+        renumber = {e["id"]: f"T{n}" for n, e in enumerate(entities, start=1)}
+        record["entities"] = [{**e, "id": renumber[e["id"]]} for e in entities]
+        if self.task in ("rc", "re"):
+            record["relations"] = [
+                {**r, "head": renumber[r["head"]], "tail": renumber[r["tail"]]}
+                for r in self.relations
+            ]
+        record["warnings"] = self.warnings
+        record["usage"] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "seconds": round(seconds, 3),
+        }
+        return record
+
+
+def _position(entity: dict) -> tuple:
+    start = entity["start"]
+    return (start is None, start or 0, entity["end"] or 0)
+
+
+def error_record(doc_id: str, task: str, message: str) -> dict:
+    """A document that could not be processed: same id and task, and the reason."""
+    return {"id": doc_id, "task": task, "error": message, "entities": [], "warnings": []}

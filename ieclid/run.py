@@ -1,0 +1,119 @@
+"""A whole extraction run: settings -> schema, demonstrations, model, profile -> records.
+
+Everything the user can get wrong without a model (paths, schema, demonstrations) is
+checked before the model loads, so mistakes fail in milliseconds with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ieclid.datasets import read_annotated
+from ieclid.demos import select_demos
+from ieclid.documents import Document
+from ieclid.errors import UsageError
+from ieclid.outputs import JsonlWriter
+from ieclid.pipeline import ExtractOptions, Extractor
+from ieclid.profiles import PROFILES, guess_profile, make_profile
+from ieclid.schema import Schema, load_schema, schema_from_labels
+from ieclid.tasks import check_task_schema
+
+DEFAULT_SCHEMAS = {"ner": "conll2003", "rc": "semeval2010", "re": "semeval2010"}
+
+
+@dataclass
+class RunSettings:
+    task: str = "ner"
+    labels: str | None = None
+    schema: str | None = None
+    model: str | None = None
+    profile: str | None = None
+    demos: str | None = None
+    shots: int = 4
+    max_chunk_tokens: int = 256
+    chunk_overlap: int = 0
+    n_gpu_layers: int | None = None
+    threads: int | None = None
+    ctx: int = 4096
+    seed: int = 0
+    temperature: float = 0.0
+    grammar: bool = True
+
+
+def resolve_schema(settings: RunSettings) -> Schema:
+    if settings.labels and settings.schema:
+        raise UsageError("give either --labels or --schema, not both")
+    if settings.labels:
+        schema = schema_from_labels(settings.labels, relations=settings.task in ("rc", "re"))
+    else:
+        schema = load_schema(settings.schema or DEFAULT_SCHEMAS.get(settings.task, "conll2003"))
+    check_task_schema(settings.task, schema)
+    return schema
+
+
+def check_settings(settings: RunSettings) -> None:
+    if settings.profile is not None and settings.profile not in PROFILES:
+        raise UsageError(f"unknown profile {settings.profile!r}; choose from: {', '.join(PROFILES)}")
+    if settings.max_chunk_tokens < 16:
+        raise UsageError("--max-chunk-tokens must be at least 16")
+    if settings.shots < 0:
+        raise UsageError("--shots must not be negative")
+    if not 0.0 <= settings.temperature <= 2.0:
+        raise UsageError("--temperature must be between 0 and 2")
+
+
+def open_extractor(settings: RunSettings):
+    """Check everything cheap first, then load the model; returns (extractor, backend)."""
+    from ieclid.models import resolve_model
+
+    check_settings(settings)
+    schema = resolve_schema(settings)
+    demos = []
+    if settings.demos:
+        demos = select_demos(
+            read_annotated(settings.demos), settings.task, schema, settings.shots, settings.seed
+        )
+    model_path = resolve_model(settings.model)
+
+    from ieclid.backends.llama_cpp import LlamaCppBackend
+
+    backend = LlamaCppBackend(
+        model_path,
+        n_gpu_layers=settings.n_gpu_layers,
+        threads=settings.threads,
+        ctx=settings.ctx,
+        seed=settings.seed,
+    )
+    profile_name = settings.profile or guess_profile(backend.metadata, model_path)
+    profile = make_profile(profile_name, backend.format_chat)
+    options = ExtractOptions(
+        task=settings.task,
+        schema=schema,
+        demos=demos,
+        max_chunk_tokens=settings.max_chunk_tokens,
+        chunk_overlap=settings.chunk_overlap,
+        temperature=settings.temperature,
+        grammar=settings.grammar,
+    )
+    return Extractor(backend, profile, options), backend
+
+
+def extract_all(
+    extractor: Extractor,
+    documents: Iterable[Document],
+    writer: JsonlWriter,
+    on_record: Callable[[dict], None] | None = None,
+) -> int:
+    """Write one record per document; returns how many documents failed."""
+    failed = 0
+    for doc in documents:
+        record = extractor.extract(doc)
+        writer.write(record)
+        if "error" in record:
+            failed += 1
+            print(f"ieclid: error: {record['error']}", file=sys.stderr)
+        if on_record:
+            on_record(record)
+    return failed

@@ -1,0 +1,154 @@
+"""Label sets with guidelines: one schema drives prompts, grammars, parsing and validation.
+
+A schema is a YAML file (see `schemas/`): entity labels and relation labels, each with
+a description that prompts can quote. `--labels a,b,c` builds an ad-hoc schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ieclid.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RelationType:
+    """A relation; `roles` names what head and tail are (e.g. Component, Whole)."""
+
+    name: str
+    description: str = ""
+    roles: tuple[str, str] | None = None
+
+    def verbalise(self, reverse: bool = False) -> str:
+        """ADELIE's wording of a directed label: '<head role> and <tail role>'."""
+        if self.roles is None:
+            return self.name
+        head, tail = self.roles
+        return f"{tail} and {head}" if reverse else f"{head} and {tail}"
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    entities: tuple[Label, ...] = ()
+    relations: tuple[RelationType, ...] = ()
+    none_label: str | None = None
+    title: str = ""
+    source: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def entity_names(self) -> list[str]:
+        return [label.name for label in self.entities]
+
+    @property
+    def relation_names(self) -> list[str]:
+        return [rel.name for rel in self.relations]
+
+    def relation(self, name: str) -> RelationType | None:
+        return next((r for r in self.relations if r.name == name), None)
+
+
+def schema_dirs() -> list[Path]:
+    """Built-in schemas live in the wheel (`ieclid/schemas`) or, from a checkout, at the top."""
+    here = Path(__file__).resolve().parent
+    return [d for d in (here / "schemas", here.parent / "schemas") if d.is_dir()]
+
+
+def builtin_schemas() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in schema_dirs():
+        for path in sorted(directory.glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def _parse_labels(raw: object, where: str) -> list[tuple[str, dict]]:
+    """Accept a mapping name -> description|{description, ...} or a list of names."""
+    if raw is None:
+        return []
+    if isinstance(raw, list):
+        return [(str(name), {}) for name in raw]
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where}: labels must be a list or a mapping")
+    items: list[tuple[str, dict]] = []
+    for name, value in raw.items():
+        if value is None or isinstance(value, str):
+            items.append((str(name), {"description": value or ""}))
+        elif isinstance(value, dict):
+            items.append((str(name), value))
+        else:
+            raise UsageError(f"{where}: label {name!r} must map to a description or a mapping")
+    return items
+
+
+def schema_from_dict(data: object, where: str) -> Schema:
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: a schema must be a YAML mapping")
+    unknown = set(data) - {"name", "title", "source", "entities", "relations", "none_label"}
+    if unknown:
+        raise UsageError(f"{where}: unknown schema keys: {', '.join(sorted(unknown))}")
+    entities = tuple(
+        Label(name, str(spec.get("description", "")))
+        for name, spec in _parse_labels(data.get("entities"), where)
+    )
+    relations = []
+    for name, spec in _parse_labels(data.get("relations"), where):
+        roles = spec.get("roles")
+        if roles is not None and (not isinstance(roles, list) or len(roles) != 2):
+            raise UsageError(f"{where}: relation {name!r}: roles must be a list of two names")
+        relations.append(
+            RelationType(name, str(spec.get("description", "")), tuple(roles) if roles else None)
+        )
+    if not entities and not relations:
+        raise UsageError(f"{where}: the schema defines no entity or relation labels")
+    return Schema(
+        name=str(data.get("name", Path(where).stem)),
+        entities=entities,
+        relations=tuple(relations),
+        none_label=data.get("none_label"),
+        title=str(data.get("title", "")),
+        source=str(data.get("source", "")),
+    )
+
+
+def load_schema(ref: str) -> Schema:
+    """Load a built-in schema by name or a YAML file by path."""
+    path = Path(ref)
+    if not path.suffix and ref in builtin_schemas():
+        path = builtin_schemas()[ref]
+    elif not path.exists():
+        if path.suffix in (".yaml", ".yml"):
+            raise UsageError(f"schema file not found: {ref}")
+        names = ", ".join(builtin_schemas()) or "none"
+        raise UsageError(f"unknown schema {ref!r}; built-in schemas: {names}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise UsageError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read schema {path}: {exc}") from None
+    return schema_from_dict(data, str(path))
+
+
+def schema_from_labels(labels: str, relations: bool) -> Schema:
+    """`--labels a,b,c`: entity labels for NER, relation labels for rc/re."""
+    names = [n.strip() for n in labels.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--labels is empty: give comma-separated label names")
+    if len(set(names)) != len(names):
+        raise UsageError("--labels has duplicate names")
+    if relations:
+        return Schema("labels", relations=tuple(RelationType(n) for n in names))
+    return Schema("labels", entities=tuple(Label(n) for n in names))
