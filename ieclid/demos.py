@@ -56,8 +56,14 @@ def select_demos(
     chosen: list[Example] = []
     shown: set[str] = set()
     while short and len(chosen) < shots:
-        best = max(short, key=lambda ex: (len(_labels(ex) - shown), -len(ex.text)))
+        # New labels first, then examples with several items (a model shown only single-item
+        # answers learns to stop after one), then shorter texts.
+        best = max(short, key=lambda ex: (len(_labels(ex) - shown), min(_size(ex), 3), -len(ex.text)))
         short.remove(best)
         chosen.append(best)
         shown |= _labels(best)
     return chosen
+
+
+def _size(example: Example) -> int:
+    return len(example.mentions) + len(example.triples)

@@ -129,27 +129,57 @@ def ordered_item_rules(
     def finish(rest: str) -> str:
         return f"({literal(end)} | {rest})" if end else f"({rest})?"
 
-    if n == 0:
+    # Mentions start on a word, and do not end on a free-standing mark ("Paris ,").
+    wordy = [text[a].isalnum() or text[a] == "_" for a, _ in pieces]
+    can_stop = [wordy[j] or (j > 0 and pieces[j - 1][1] == pieces[j][0]) for j in range(n)]
+    depth = min(max_pieces, n)
+    # valid[j][d]: a span can pass through piece j as its (d+1)-th piece and end somewhere.
+    valid = [[False] * depth for _ in range(n + 1)]
+    for j in range(n - 1, -1, -1):
+        for d in range(min(depth, j + 1)):
+            if _edge(text, pieces, j, first=d == 0) is None or (d == 0 and not wordy[j]):
+                continue
+            valid[j][d] = can_stop[j] or (d + 1 < depth and _continues(text, pieces, j, d, valid))
+    starts = [valid[i][0] for i in range(n)]
+    if not any(starts):
         return [f"items ::= {literal(end)}" if end else 'items ::= ""']
     # With an end marker the list may be empty; without one, an empty answer is the caller's
     # to spell (e.g. ADELIE's "NA"), so the list holds at least one item.
     rules = [f"items ::= {finish(lit_open + 'start-0')}" if end else f"items ::= {lit_open}start-0"]
     for i in range(1, n):
-        rules.append(f"next-{i} ::= {finish(lit_sep + lit_open + f'start-{i}')}")
-    if end:
-        rules.append(f"next-{n} ::= {literal(end)}")
+        if any(starts[i:]):
+            rules.append(f"next-{i} ::= {finish(lit_sep + lit_open + f'start-{i}')}")
     for i in range(n):
-        rules.append(f"start-{i} ::= c-{i}-0" + (f" | start-{i + 1}" if i + 1 < n else ""))
+        alts = [f"c-{i}-0"] if starts[i] else []
+        if any(starts[i + 1 :]):
+            alts.append(f"start-{i + 1}")
+        if alts:
+            rules.append(f"start-{i} ::= " + " | ".join(alts))
     for j in range(n):
-        for d in range(min(max_pieces, j + 1)):
-            edge = _edge(text, pieces, j, first=d == 0)
-            if edge is None:
+        after = j + 1 if any(starts[j + 1 :]) else None
+        if after is None:
+            stop = f"{close} {literal(end)}" if end else close
+        else:
+            stop = f"{close} next-{after}"
+        for d in range(min(depth, j + 1)):
+            if not valid[j][d]:
                 continue
-            stop = close if j + 1 == n and not end else f"{close} next-{j + 1}"
-            more = j + 1 < n and d + 1 < max_pieces and _edge(text, pieces, j + 1, False) is not None
-            body = f"({stop} | c-{j + 1}-{d + 1})" if more else stop
-            rules.append(f"c-{j}-{d} ::= {literal(escape(edge))} {body}")
+            edge = literal(escape(_edge(text, pieces, j, first=d == 0) or ""))
+            more = d + 1 < depth and _continues(text, pieces, j, d, valid)
+            options = ([stop] if can_stop[j] else []) + ([f"c-{j + 1}-{d + 1}"] if more else [])
+            rules.append(f"c-{j}-{d} ::= {edge} ({' | '.join(options)})")
     return rules
+
+
+def _continues(
+    text: str, pieces: list[tuple[int, int]], j: int, d: int, valid: list[list[bool]]
+) -> bool:
+    """Whether a span at piece j (depth d) may go on to piece j+1."""
+    return (
+        j + 1 < len(pieces)
+        and _edge(text, pieces, j + 1, first=False) is not None
+        and valid[j + 1][d + 1]
+    )
 
 
 def json_string_escape(text: str) -> str:
