@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 # A sentence ends after ., ! or ? (plus closing quotes/brackets) followed by whitespace,
 # or at a line break: text files often hold one sentence, title or list item per line.
-_SENTENCE_END = re.compile(r"""(?<=[.!?…])["'”’)\]]*\s+|\n\s*""")
+_SENTENCE_END = re.compile(r"""(?<=[.!?…])(["'”’)\]]*)\s+|\n\s*""")
 
 TokenCounter = Callable[[str], int]
 
@@ -38,7 +38,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
     for match in _SENTENCE_END.finditer(text):
-        end = match.start()
+        end = match.start() + len(match.group(1) or "")  # closing quotes stay with the sentence
         if text[pos:end].strip():
             spans.append(_strip_span(text, pos, end))
         pos = match.end()

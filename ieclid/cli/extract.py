@@ -34,7 +34,7 @@ def extract(
     labels: str = typer.Option(None, "--labels", "-l", help="Comma-separated labels, e.g. person,location."),
     schema: str = typer.Option(
         None, "--schema", "-s",
-        help="A built-in schema name (conll2003, wnut17, crossner_politics, semeval2010, ...) or a YAML file.",
+        help="A built-in schema (conll2003, wnut17, crossner_politics, semeval2010, ...) or a YAML file.",
     ),
     model: str = typer.Option(
         None, "--model", "-m", envvar="IECLID_MODEL",
@@ -49,7 +49,7 @@ def extract(
     shots: int = typer.Option(4, "--shots", "-k", help="How many demonstrations to use from --demos."),
     output: str = typer.Option(None, "--output", "-o", help="Write records to this file instead of stdout."),
     glob: str = typer.Option("*.txt", "--glob", help="Which files to take from directories."),
-    lines: bool = typer.Option(False, "--lines", help="Treat every non-empty line as a document (id path:N)."),
+    lines: bool = typer.Option(False, "--lines", help="Every non-empty line is a document (id path:N)."),
     max_chunk_tokens: int = typer.Option(
         256, "--max-chunk-tokens", help="Longer documents are cut into sentence-aligned chunks of this size."
     ),

@@ -1,0 +1,28 @@
+"""Shared fixtures: the embedded model (loaded once per session) and the shared data sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"shared data not found at {SHARED_DATA}; tests read real IE data from there")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def backend():
+    from ieclid.backends.llama_cpp import LlamaCppBackend
+    from ieclid.models import embedded_model_path
+
+    loaded = LlamaCppBackend(embedded_model_path(), threads=2, ctx=4096)
+    yield loaded
+    loaded.close()

@@ -1,0 +1,99 @@
+"""Grammars: escaping, span tries, ordered items, and llama.cpp's acceptance of each one."""
+
+import re
+
+import pytest
+
+from ieclid.datasets import read_conll
+from ieclid.errors import IeclidError
+from ieclid.grammar import json_string_escape, literal, ordered_item_rules, span_rules
+from ieclid.profiles.adelie import AdelieProfile
+from ieclid.profiles.chat_json import ChatJsonProfile
+from ieclid.schema import load_schema
+
+
+def test_literal_escapes_quotes_controls_and_non_ascii():
+    assert literal('a"b\\c') == r'"a\"b\\c"'
+    assert literal("x\ny\tz") == r'"x\ny\tz"'
+    assert literal("é😀") == r'"\u00e9\U0001f600"'
+
+
+def _language(rules: list[str], start: str) -> set[str]:
+    """Every string a small, non-recursive rule set derives: an oracle for the builders."""
+    table = dict(rule.split(" ::= ", 1) for rule in rules)
+    token_re = re.compile(r'"(?:\\.|[^"\\])*"|[\w-]+\??|\(|\)\??|\|')
+
+    def derive(tokens: list[str]) -> set[str]:
+        alternatives: list[set[str]] = []
+        results = {""}
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok == "|":
+                alternatives.append(results)
+                results = {""}
+                i += 1
+                continue
+            if tok == "(":
+                depth, j = 1, i + 1
+                while depth:
+                    depth += tokens[j] == "("
+                    depth -= tokens[j].startswith(")")
+                    j += 1
+                inner = derive(tokens[i + 1 : j - 1]) | ({""} if tokens[j - 1] == ")?" else set())
+                i = j
+            elif tok.startswith('"'):
+                inner = {tok[1:-1].encode().decode("unicode_escape")}
+                i += 1
+            else:
+                inner = derive(token_re.findall(table[tok.rstrip("?")]))
+                inner |= {""} if tok.endswith("?") else set()
+                i += 1
+            results = {a + b for a in results for b in inner}
+        alternatives.append(results)
+        return set().union(*alternatives)
+
+    return derive(token_re.findall(table[start]))
+
+
+def test_span_rules_derive_exactly_the_word_runs_of_the_text():
+    text = "New York, NY"
+    spans = _language(span_rules(text, max_pieces=3), "span")
+    assert "New York" in spans and "York, NY" in spans and ", NY" in spans
+    assert "New York, NY" not in spans  # four pieces, over the limit of three
+    assert all(s in text for s in spans)
+
+
+def test_ordered_items_follow_reading_order_and_start_on_words():
+    text = "Ann saw Bob ."
+    lang = _language(ordered_item_rules(text, open_="<", close='">"', sep=",", end="]"), "items")
+    assert "]" in lang and "<Ann>]" in lang and "<Ann>,<Bob>]" in lang
+    assert "<Bob>,<Ann>]" not in lang  # not in reading order
+    assert "<Ann>,<Ann>]" not in lang  # no repeats
+    assert "<.>]" not in lang and "<Bob .>]" not in lang  # no span starts or ends on a lone mark
+
+
+def test_json_escape_matches_json_dumps():
+    import json
+
+    for s in ['a"b', "back\\slash", "tab\tnew\nline", "\x01", "é"]:
+        assert '"' + json_string_escape(s) + '"' == json.dumps(s, ensure_ascii=False)
+
+
+def test_every_profile_grammar_for_real_sentences_is_accepted_by_llama_cpp(backend, shared_data):
+    chat, adelie = ChatJsonProfile(backend.format_chat), AdelieProfile()
+    ner, rel = load_schema("wnut17"), load_schema("semeval2010")
+    texts = [d.text for d in read_conll(shared_data / "wnut17" / "test.conll")][:40]
+    texts += ['He said "hi" \\ left\ttab', "", "!!!", "Ünïcödé 東京 😀"]
+    for text in texts:
+        for profile in (chat, adelie):
+            backend._grammar(profile.grammar("ner", ner, text))
+            backend._grammar(profile.grammar("re", rel, text))
+    marked = "The <e1>child</e1> was carefully wrapped into the <e2>cradle</e2>."
+    for profile in (chat, adelie):
+        backend._grammar(profile.grammar("rc", rel, marked))
+
+
+def test_an_invalid_grammar_is_an_error_not_a_crash(backend):
+    with pytest.raises(IeclidError, match="invalid grammar"):
+        backend._grammar("root ::= undefined-rule\n")

@@ -1,0 +1,135 @@
+"""Parsers for every answer shape each profile allows, plus garbage; prompts as trained."""
+
+import pytest
+
+from ieclid.profiles import guess_profile, make_profile, match_label
+from ieclid.profiles.adelie import AdelieProfile, tulu
+from ieclid.profiles.chat_json import ChatJsonProfile
+from ieclid.schema import load_schema
+from ieclid.tasks import Example
+
+NER = load_schema("conll2003")
+REL = load_schema("semeval2010")
+MARKED = "the <e1>dolphin</e1> 's <e2>tail</e2> is so powerful"
+ADELIE = AdelieProfile()
+CHAT = ChatJsonProfile(lambda messages: repr(messages))
+
+
+def mentions(answer):
+    return [(m.text, m.label) for m in answer.mentions]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[Answer]: Barack Obama: person; Redmond: location; ", [("Barack Obama", "person"), ("Redmond", "location")]),
+        ("[Answer]: Barack Obama: PERSON.; Microsoft: Organization", [("Barack Obama", "person"), ("Microsoft", "organization")]),
+        ("Barack Obama: person;", [("Barack Obama", "person")]),  # no [Answer]: marker
+        ("[Answer]: NA", []),
+        ("[Answer]: No entities found.", []),
+        ("", []),
+    ],
+)
+def test_adelie_ner_answers(text, expected):
+    answer = ADELIE.parse("ner", NER, text)
+    assert mentions(answer) == expected and not answer.problems
+
+
+def test_adelie_ner_garbage_and_unknown_labels_are_reported_not_dropped():
+    assert ADELIE.parse("ner", NER, "[Answer]: I think so").problems
+    answer = ADELIE.parse("ner", NER, "[Answer]: Paris: city; ")
+    assert mentions(answer) == [("Paris", "city")]
+
+
+def test_adelie_rc_maps_verbalised_directions_back():
+    whole = ADELIE.parse("rc", REL, "[Answer]: (dolphin; Whole and Component; tail)\n").choice
+    assert (whole.label, whole.reverse) == ("Component-Whole", True)
+    part = ADELIE.parse("rc", REL, "[Answer]: (dolphin; Component and Whole; tail)\n").choice
+    assert (part.label, part.reverse) == ("Component-Whole", False)
+    assert ADELIE.parse("rc", REL, "[Answer]: NA").choice.label is None
+    assert ADELIE.parse("rc", REL, "[Answer]: Not related").choice.label is None
+    garbage = ADELIE.parse("rc", REL, "the relation is unclear")
+    assert garbage.choice.label is None and garbage.problems
+
+
+def test_adelie_re_triples_are_normalised_to_the_schema_direction():
+    answer = ADELIE.parse("re", REL, "[Answer]: (kitchen; Whole and Component; apartment)\n(a; Bogus; b)\n")
+    assert [(t.head, t.label, t.tail) for t in answer.triples] == [
+        ("apartment", "Component-Whole", "kitchen"),
+        ("a", "Bogus", "b"),
+    ]
+    assert answer.problems == ["relation outside the schema: 'Bogus'"]
+
+
+def test_adelie_prompts_match_the_released_format():
+    zero = ADELIE.prompt("ner", NER, "Obama spoke .", [])
+    assert zero.startswith("<|user|>\nFor the given context \"Text: 'Obama spoke .'\", identify")
+    assert zero.endswith('Please give the answer in the form "[Answer]: {entity}: {type}; ".\n\n<|assistant|>\n')
+    demo = Example("Ann left .", mentions=(("Ann", "person"),))
+    few = ADELIE.prompt("ner", NER, "Obama spoke .", [demo])
+    assert "<|assistant|>\n[Answer]: Ann: person;</s>\n<|user|>\nText: 'Obama spoke .'\n<|assistant|>\n" in few
+    rc = ADELIE.prompt("rc", REL, MARKED, [])
+    assert "the <entity> dolphin </entity> 's <entity> tail </entity>" in rc
+    assert 'find the entity "dolphin" and "tail"' in rc
+    assert tulu([{"role": "system", "content": "S"}]) == "<|system|>\nS\n<|assistant|>\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[{"text": "Obama", "label": "person"}, {"text": "Paris", "label": "location"}]', [("Obama", "person"), ("Paris", "location")]),
+        ('{"entities": [{"entity": "Obama", "type": "Person"}]}', [("Obama", "person")]),
+        ('[["Obama", "person"]]', [("Obama", "person")]),
+        ("[]", []),
+        ('Sure! [{"text": "Obama", "label": "person"}] hope this helps', [("Obama", "person")]),
+    ],
+)
+def test_chat_json_ner_answers(text, expected):
+    answer = CHAT.parse("ner", NER, text)
+    assert mentions(answer) == expected and not answer.problems
+
+
+def test_chat_json_keeps_complete_items_of_a_cut_off_answer():
+    answer = CHAT.parse("ner", NER, '[{"text": "Obama", "label": "person"}, {"text": "Par')
+    assert mentions(answer) == [("Obama", "person")]
+    assert answer.problems == ["answer cut off or invalid after 1 items"]
+    assert CHAT.parse("ner", NER, "no idea").problems
+    assert CHAT.parse("ner", NER, '[{"foo": 1}]').problems
+
+
+def test_chat_json_item_positions_cover_the_item_text():
+    text = '[{"text": "Obama", "label": "person"}]'
+    (mention,) = CHAT.parse("ner", NER, text).mentions
+    assert text[slice(*mention.where)] == '{"text": "Obama", "label": "person"}'
+
+
+def test_chat_json_rc_options_and_none():
+    choice = CHAT.parse("rc", REL, '{"relation": "Whole and Component"}').choice
+    assert (choice.label, choice.reverse) == ("Component-Whole", True)
+    assert CHAT.parse("rc", REL, '{"relation": "Other"}').choice.label is None
+    odd = CHAT.parse("rc", REL, '{"relation": "friendship"}')
+    assert odd.choice.label is None and odd.problems
+
+
+def test_chat_json_re_triples():
+    answer = CHAT.parse("re", REL, '[{"head": "kitchen", "relation": "component-whole", "tail": "flat"}]')
+    assert [(t.head, t.label, t.tail) for t in answer.triples] == [("kitchen", "Component-Whole", "flat")]
+
+
+def test_demo_answers_parse_back_to_the_demo():
+    demo = Example("Ann met Bob .", mentions=(("Ann", "person"), ("Bob", "person")))
+    for profile in (ADELIE, CHAT):
+        assert mentions(profile.parse("ner", NER, profile.answer("ner", NER, demo))) == list(demo.mentions)
+    rc_demo = Example(MARKED, choice=("Component-Whole", True))
+    for profile in (ADELIE, CHAT):
+        choice = profile.parse("rc", REL, profile.answer("rc", REL, rc_demo)).choice
+        assert (choice.label, choice.reverse) == ("Component-Whole", True)
+
+
+def test_profile_choice_from_metadata():
+    assert guess_profile({"general.name": "ADELIE SFT 7B"}, "m.gguf") == "adelie"
+    assert guess_profile({}, "/models/adelie-dpo.Q4_K_M.gguf") == "adelie"
+    assert guess_profile({"general.name": "Smollm2"}, "x.gguf") == "chat-json"
+    assert make_profile("adelie", str).name == "adelie"
+    assert match_label("Person.", ["person"]) == "person"
+    assert match_label("creative work", ["creative-work"]) == "creative-work"

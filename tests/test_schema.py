@@ -1,0 +1,53 @@
+from pathlib import Path
+
+import pytest
+
+from ieclid.errors import UsageError
+from ieclid.schema import builtin_schemas, load_schema, schema_from_labels
+
+
+def test_builtin_schemas_load_with_descriptions():
+    names = set(builtin_schemas())
+    expected = {"conll2003", "wnut17", "semeval2010"} | {
+        f"crossner_{d}" for d in ("ai", "literature", "music", "politics", "science")
+    }
+    assert expected <= names
+    for name in names:
+        schema = load_schema(name)
+        assert all(label.description for label in schema.entities + schema.relations)
+    semeval = load_schema("semeval2010")
+    assert semeval.none_label == "Other" and len(semeval.relations) == 9
+    assert semeval.relation("Component-Whole").verbalise(reverse=True) == "Whole and Component"
+
+
+def test_crossner_schemas_cover_the_data_labels(shared_data):
+    from ieclid.datasets import read_conll
+
+    for domain in ("ai", "literature", "music", "politics", "science"):
+        labels = {e[2] for d in read_conll(shared_data / "crossner" / domain / "test.txt") for e in d.entities}
+        assert labels <= set(load_schema(f"crossner_{domain}").entity_names), domain
+
+
+def test_schema_errors_are_usage_errors(tmp_path: Path):
+    with pytest.raises(UsageError, match="unknown schema 'nope'"):
+        load_schema("nope")
+    with pytest.raises(UsageError, match="schema file not found"):
+        load_schema(str(tmp_path / "missing.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("entities:\n  person: [unclosed\n")
+    with pytest.raises(UsageError, match=r"bad.yaml:\d+: invalid YAML"):
+        load_schema(str(bad))
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("name: x\n")
+    with pytest.raises(UsageError, match="defines no entity or relation labels"):
+        load_schema(str(empty))
+    with pytest.raises(UsageError, match="duplicate"):
+        schema_from_labels("a,a", relations=False)
+
+
+def test_user_schema_file_and_labels(tmp_path: Path):
+    path = tmp_path / "drugs.yaml"
+    path.write_text("name: drugs\nentities:\n  drug: A medicine.\n  dose:\n    description: An amount.\n")
+    schema = load_schema(str(path))
+    assert schema.entity_names == ["drug", "dose"] and schema.entities[1].description == "An amount."
+    assert schema_from_labels(" person, place ", relations=False).entity_names == ["person", "place"]
