@@ -1,3 +1,5 @@
+import itertools
+
 from ieclid.chunking import approx_tokens, chunk_text, split_sentences
 from ieclid.datasets import read_conll
 
@@ -39,7 +41,7 @@ def test_overlap_repeats_the_last_sentence():
     text = "One two three. Four five six. Seven eight nine. Ten eleven twelve."
     chunks, _ = chunk_text(text, 10, overlap=1)
     assert len(chunks) >= 3
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in itertools.pairwise(chunks):
         assert nxt.start < prev.end  # the next chunk starts inside the previous one
 
 

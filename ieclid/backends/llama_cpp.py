@@ -9,6 +9,8 @@ without `logits_all` (which would compute logits for every prompt token).
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 import os
 import re
@@ -19,6 +21,16 @@ from ieclid.errors import IeclidError, UsageError
 
 # An answer that ends in the same 8+ characters four times over is a model stuck in a loop.
 _LOOP = re.compile(r"(.{8,}?)\1{3,}$", re.DOTALL)
+# How many of the most likely tokens are checked against the grammar before all of them are.
+TOP_K = 40
+
+
+@functools.cache
+def _token_data_dtype():
+    """numpy layout of llama.cpp's `llama_token_data`, to pass candidates without copying."""
+    import numpy as np
+
+    return np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)], align=True)
 
 
 @dataclass
@@ -93,7 +105,7 @@ class LlamaCppBackend:
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self._n_vocab = self.llm.n_vocab()
         self._formatter = None
-        self._valid_grammars: dict[str, object] = {}
+        self._seed = seed
 
     @property
     def name(self) -> str:
@@ -120,20 +132,15 @@ class LlamaCppBackend:
         return self._formatter(messages=messages).prompt
 
     def _grammar(self, gbnf: str):
-        """Parse a grammar once, after checking llama.cpp accepts it (a bad one would segfault)."""
-        grammar = self._valid_grammars.get(gbnf)
-        if grammar is not None:
-            return grammar
-        lc = self._llama_cpp
-        sampler = lc.llama_sampler_init_grammar(self._vocab, gbnf.encode("utf-8"), b"root")
+        """A llama.cpp grammar sampler; a grammar llama.cpp rejects is an error, not a segfault.
+
+        `llama_sampler_init_grammar` returns NULL for a bad grammar, which we check; the
+        high-level `LlamaGrammar` path would pass that NULL on and crash.
+        """
+        sampler = self._llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode("utf-8"), b"root")
         if not sampler:
             raise IeclidError("internal error: built an invalid grammar; please report this")
-        lc.llama_sampler_free(sampler)
-        grammar = lc.LlamaGrammar.from_string(gbnf, verbose=False)
-        if len(self._valid_grammars) > 64:
-            self._valid_grammars.clear()
-        self._valid_grammars[gbnf] = grammar
-        return grammar
+        return sampler
 
     def tokenize_prompt(self, prompt: str) -> list[int]:
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
@@ -143,6 +150,24 @@ class LlamaCppBackend:
             tokens = tokens[1:]
         return tokens
 
+    def _evaluate_prompt(self, tokens: list[int]) -> int:
+        """Evaluate the prompt, reusing the KV cache of the prefix shared with the last call.
+
+        Returns how many prompt tokens were taken from the cache.
+        """
+        llm = self.llm
+        cached = 0
+        if not (llm._is_recurrent or llm._is_hybrid):  # their state cannot be cut back
+            limit = min(llm.n_tokens, len(tokens) - 1)  # the last token is re-evaluated for logits
+            previous = llm.input_ids
+            while cached < limit and previous[cached] == tokens[cached]:
+                cached += 1
+        if cached == 0:
+            llm.reset()
+        llm.n_tokens = cached
+        llm.eval(tokens[cached:])  # eval drops the cache beyond n_tokens first
+        return cached
+
     def complete(
         self,
         prompt: str,
@@ -151,6 +176,14 @@ class LlamaCppBackend:
         max_tokens: int,
         temperature: float = 0.0,
     ) -> Completion:
+        """Generate under `grammar`, choosing among the model's top candidates first.
+
+        llama.cpp's grammar sampler checks every vocabulary entry against every open
+        alternative of the grammar: with span grammars that is most of the time. We
+        check the TOP_K most likely tokens only and fall back to the whole vocabulary
+        when none of them is allowed. Greedy choices are identical either way: the best
+        allowed token is among the top candidates whenever any allowed token is.
+        """
         import numpy as np
 
         lc = self._llama_cpp
@@ -162,39 +195,79 @@ class LlamaCppBackend:
                     f"the prompt has {len(tokens)} tokens and does not fit the model's context "
                     f"of {self.n_ctx}; lower --max-chunk-tokens or --shots, or raise --ctx"
                 )
+        sampler = self._grammar(grammar) if grammar else None
+        rng = np.random.default_rng(self._seed)
         out_tokens: list[int] = []
         pieces: list[bytes] = []
         token_ends: list[tuple[int, float]] = []
         text = ""
         stopped = "length"
-        ctx = self.llm._ctx.ctx
-        generator = self.llm.generate(
-            tokens,
-            temp=temperature,
-            top_k=40,
-            top_p=0.95,
-            min_p=0.05,
-            repeat_penalty=1.0,
-            grammar=self._grammar(grammar) if grammar else None,
-        )
-        for token in generator:
-            if lc.llama_vocab_is_eog(self._vocab, token):
-                stopped = "eos"
-                break
-            logits = np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, -1), shape=(self._n_vocab,))
-            top = float(logits.max())
-            logprob = float(logits[token]) - top - math.log(float(np.exp(logits - top).sum()))
-            out_tokens.append(token)
-            pieces.append(self.llm.detokenize([token], prev_tokens=out_tokens[:-1]))
-            text = b"".join(pieces).decode("utf-8", errors="ignore")
-            token_ends.append((len(text), logprob))
-            if len(out_tokens) >= max_tokens:
-                break
-            if len(out_tokens) % 16 == 0 and _LOOP.search(text):
-                stopped = "loop"
-                break
-        generator.close()
+        try:
+            self._evaluate_prompt(tokens)
+            while len(out_tokens) < max_tokens:
+                logits = np.ctypeslib.as_array(
+                    lc.llama_get_logits_ith(self.llm._ctx.ctx, -1), shape=(self._n_vocab,)
+                )
+                token = self._choose(logits, sampler, temperature, rng)
+                top = float(logits.max())
+                logprob = float(logits[token]) - top - math.log(float(np.exp(logits - top).sum()))
+                if lc.llama_vocab_is_eog(self._vocab, token):
+                    stopped = "eos"
+                    break
+                if sampler is not None:
+                    lc.llama_sampler_accept(sampler, token)
+                out_tokens.append(token)
+                pieces.append(self.llm.detokenize([token], prev_tokens=out_tokens[:-1]))
+                text = b"".join(pieces).decode("utf-8", errors="ignore")
+                token_ends.append((len(text), logprob))
+                if len(out_tokens) % 16 == 0 and _LOOP.search(text):
+                    stopped = "loop"
+                    break
+                self.llm.eval([token])
+        finally:
+            if sampler is not None:
+                lc.llama_sampler_free(sampler)
         return Completion(text, len(tokens), len(out_tokens), token_ends, stopped)
+
+    def _choose(self, logits, sampler, temperature: float, rng) -> int:
+        """Best (or sampled) token that the grammar allows, checking the top candidates first."""
+        import numpy as np
+
+        k = min(TOP_K, self._n_vocab)
+        top = np.argpartition(logits, -k)[-k:]
+        top = top[np.argsort(-logits[top], kind="stable")]
+        if sampler is None:
+            return self._pick(top, logits[top], temperature, rng)
+        allowed = self._allowed(sampler, top, logits)
+        if not allowed.size:
+            allowed = self._allowed(sampler, np.arange(self._n_vocab), logits)
+        if not allowed.size:
+            raise IeclidError("the grammar allows no token here; please report this")
+        return self._pick(allowed, logits[allowed], temperature, rng)
+
+    def _allowed(self, sampler, candidates, logits):
+        """Candidates the grammar accepts next, in the order given."""
+        import numpy as np
+
+        lc = self._llama_cpp
+        data = np.zeros(len(candidates), dtype=_token_data_dtype())
+        data["id"] = candidates
+        data["logit"] = logits[candidates]
+        array = lc.llama_token_data_array(
+            data=data.ctypes.data_as(lc.llama_token_data_p), size=len(data), selected=-1, sorted=False
+        )
+        lc.llama_sampler_apply(sampler, ctypes.byref(array))
+        return data["id"][np.isfinite(data["logit"])]
+
+    @staticmethod
+    def _pick(candidates, scores, temperature: float, rng) -> int:
+        import numpy as np
+
+        if temperature <= 0:
+            return int(candidates[int(np.argmax(scores))])
+        scaled = (scores - scores.max()) / temperature
+        probs = np.exp(scaled)
+        return int(rng.choice(candidates, p=probs / probs.sum()))
 
     def close(self) -> None:
         self.llm.close()

@@ -46,6 +46,9 @@ def _root(
     """Information extraction from text files with a local LLM: grounded JSON Lines out."""
 
 
+COMPLETE_VAR = "_IECLID_COMPLETE"
+
+
 def _register() -> None:
     from ieclid.cli import extract  # noqa: F401 - registers the command
 
@@ -58,9 +61,18 @@ def fail(message: str, code: int) -> int:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this directly)."""
     _register()
+    instruction = os.environ.get(COMPLETE_VAR)
+    if instruction:
+        # Shell completion (see completions/): click's protocol, driven by the scripts.
+        from click.shell_completion import shell_complete
+
+        return shell_complete(typer.main.get_command(app), {}, "ieclid", COMPLETE_VAR, instruction)
     try:
         result = app(args=argv, prog_name="ieclid", standalone_mode=False)
-        return result if isinstance(result, int) else 0
+        code = result if isinstance(result, int) else 0
+        if code == 130:  # typer turns Ctrl-C into an exit code
+            print("ieclid: interrupted", file=sys.stderr)
+        return code
     except IeclidError as exc:
         return fail(str(exc), exc.exit_code)
     except click.exceptions.Exit as exc:

@@ -21,6 +21,12 @@ class ProfileName(StrEnum):
     chat_json = "chat-json"
 
 
+def _schema_names() -> list[str]:
+    from ieclid.schema import builtin_schemas
+
+    return list(builtin_schemas())
+
+
 @app.command(no_args_is_help=True)
 def extract(
     inputs: list[str] = typer.Argument(
@@ -33,7 +39,7 @@ def extract(
     ),
     labels: str = typer.Option(None, "--labels", "-l", help="Comma-separated labels, e.g. person,location."),
     schema: str = typer.Option(
-        None, "--schema", "-s",
+        None, "--schema", "-s", autocompletion=lambda: _schema_names(),
         help="A built-in schema (conll2003, wnut17, crossner_politics, semeval2010, ...) or a YAML file.",
     ),
     model: str = typer.Option(

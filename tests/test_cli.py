@@ -1,0 +1,143 @@
+"""The CLI as a user meets it: subprocesses, exit codes, one-line errors, whole records."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ieclid(*args: str, stdin: str | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ieclid", *args],
+        input=stdin, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        env={**os.environ, "IECLID_DEBUG": ""},
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, code: int, fragment: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ieclid: error:") and fragment in lines[0], lines
+
+
+def records(stdout: str) -> list[dict]:
+    return [orjson.loads(line) for line in stdout.splitlines()]
+
+
+@pytest.fixture()
+def sample(tmp_path: Path) -> Path:
+    path = tmp_path / "note.txt"
+    path.write_text("Angela Merkel met Emmanuel Macron in Paris on Monday.\n")
+    return path
+
+
+def test_help_and_version():
+    assert "extract" in ieclid("--help").stdout
+    assert "--max-chunk-tokens" in ieclid("extract", "--help").stdout
+    assert ieclid("--version").stdout.startswith("ieclid ")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["extract", "missing.txt"], 2, "input not found: missing.txt"),
+        (["extract", "--schema", "nope", "{sample}"], 2, "unknown schema 'nope'"),
+        (["extract", "--schema", "{bad_schema}", "{sample}"], 2, "invalid YAML"),
+        (["extract", "--labels", "a", "--schema", "wnut17", "{sample}"], 2, "either --labels or --schema"),
+        (["extract", "--task", "rc", "--schema", "wnut17", "{sample}"], 2, "no relation labels"),
+        (["extract", "--model", "{tmp}/none.gguf", "{sample}"], 2, "model file not found"),
+        (["extract", "--model", "{sample}", "{sample}"], 1, "is not a GGUF model file"),
+        (["extract", "--model", "{corrupt}", "{sample}"], 1, "cannot load model"),
+        (["extract", "--demos", "{tmp}/none.conll", "{sample}"], 2, "demonstration file not found"),
+        (["extract", "--task", "xx", "{sample}"], 2, "Invalid value for '--task'"),
+        (["extract", "--bogus", "{sample}"], 2, "No such option '--bogus'"),
+        (["extract", "-o", "{tmp}/no/such/dir/out.jsonl", "{sample}"], 2, "cannot write output file"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_code(tmp_path, sample, args, code, fragment):
+    bad_schema = tmp_path / "bad.yaml"
+    bad_schema.write_text("entities: [unclosed\n")
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"GGUF" + os.urandom(4096))
+    fill = {"sample": str(sample), "bad_schema": str(bad_schema), "tmp": str(tmp_path), "corrupt": str(corrupt)}
+    result = ieclid(*[a.format(**fill) for a in args])
+    assert_one_line_error(result, code, fragment)
+    assert result.stdout == ""
+
+
+def test_batch_goes_on_past_bad_documents_and_exits_non_zero(tmp_path):
+    good = tmp_path / "a.txt"
+    good.write_text("Barack Obama visited Microsoft in Redmond.")
+    (tmp_path / "b.txt").write_bytes(b"\x00\x01binary")
+    (tmp_path / "c.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "d.txt").write_text("")
+    result = ieclid("extract", "--labels", "person,organization,location", str(tmp_path))
+    assert result.returncode == 1
+    out = {Path(r["id"]).name: r for r in records(result.stdout)}
+    assert list(out) == ["a.txt", "b.txt", "c.txt", "d.txt"]
+    assert "binary" in out["b.txt"]["error"] and "UTF-8" in out["c.txt"]["error"]
+    assert out["d.txt"]["entities"] == [] and "error" not in out["d.txt"]
+    text = out["a.txt"]["text"]
+    for entity in out["a.txt"]["entities"]:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+    assert "2 of 4 documents failed" in result.stderr
+
+
+def test_stdin_and_output_file(tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = ieclid("extract", "-q", "-o", str(out), "-", stdin="Paris is lovely in spring.")
+    assert result.returncode == 0, result.stderr
+    (record,) = records(out.read_text())
+    assert record["id"] == "stdin" and record["task"] == "ner" and record["schema"] == "conll2003"
+    assert set(record) >= {"id", "task", "model", "text", "entities", "warnings", "usage"}
+
+
+def test_rc_from_lines_with_markers(tmp_path):
+    path = tmp_path / "pairs.txt"
+    path.write_text(
+        "The <e1>author</e1> of a keygen uses a <e2>disassembler</e2> to look at the code.\n"
+        "A sentence without markers.\n"
+    )
+    result = ieclid("extract", "--task", "rc", "--lines", str(path))
+    assert result.returncode == 1
+    first, second = records(result.stdout)
+    assert first["id"].endswith(":1") and first["text"].startswith("The author of a keygen")
+    assert [e["text"] for e in first["entities"]] == ["author", "disassembler"]
+    assert "missing e1 and e2" in second["error"]
+
+
+def test_ctrl_c_leaves_only_whole_records(tmp_path):
+    path = tmp_path / "many.txt"
+    path.write_text("\n".join(f"Sentence {i} mentions Berlin and Anna Schmidt." for i in range(200)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ieclid", "extract", "--lines", "-q", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )
+    first = proc.stdout.readline()
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"interrupted" in err and b"Traceback" not in err
+    lines = (first + rest).splitlines()
+    assert 1 <= len(lines) < 200
+    for line in lines:
+        orjson.loads(line)  # every line is a whole record
+
+
+def test_completion_scripts_are_current():
+    generator = ROOT / "completions" / "generate.py"
+    sys.path.insert(0, str(generator.parent))
+    try:
+        import generate
+    finally:
+        sys.path.pop(0)
+    for shell, name in generate.SHELLS.items():
+        assert (ROOT / "completions" / name).read_text() == generate.script(shell), name
