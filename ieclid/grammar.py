@@ -18,24 +18,31 @@ _PIECE = re.compile(r"\w+|[^\w\s]")
 MAX_SPAN_PIECES = 8
 
 
-def literal(text: str) -> str:
-    """A GBNF string literal; quotes, backslashes, controls and non-ASCII are escaped."""
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(text: str, keep: Callable[[int], bool]) -> str:
+    """Backslash escapes shared by GBNF and JSON; other characters outside `keep` as \\uXXXX."""
     out = []
     for ch in text:
         code = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif code < 0x20 or code > 0x7E:
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
+        if ch in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[ch])
+        elif keep(code):
             out.append(ch)
-    return '"' + "".join(out) + '"'
+        else:
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def literal(text: str) -> str:
+    """A GBNF string literal: printable ASCII as is, everything else escaped."""
+    return '"' + _escape(text, lambda code: 0x20 <= code <= 0x7E) + '"'
+
+
+def json_string_escape(text: str) -> str:
+    """How `text` appears between the quotes of a JSON string (as `json.dumps` writes it)."""
+    return _escape(text, lambda code: code >= 0x20)
 
 
 def alternatives(options: Iterable[str], escape: Callable[[str], str] = str) -> str:
@@ -180,24 +187,3 @@ def _continues(
         and _edge(text, pieces, j + 1, first=False) is not None
         and valid[j + 1][d + 1]
     )
-
-
-def json_string_escape(text: str) -> str:
-    """How `text` appears between the quotes of a JSON string (as orjson/json write it)."""
-    out = []
-    for ch in text:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
