@@ -38,7 +38,7 @@ def parse_expected(text: str) -> dict[str, dict]:
         if (m := LABEL_LINE.match(line)) and mode is None:
             section["labels"][m.group(1)] = tuple(float(m.group(i)) for i in (2, 5, 6))
         elif mode == "micro" and (m := MICRO.match(line)):
-            section["micro"] = tuple(int(m.group(i)) for i in (1, 2, 4, 5)) + (float(m.group(7)),)
+            section["micro"] = (*tuple(int(m.group(i)) for i in (1, 2, 4, 5)), float(m.group(7)))
             mode = None
         elif mode == "macro" and (m := MACRO.match(line)):
             section["macro"] = tuple(float(m.group(i)) for i in (1, 2, 3))

@@ -50,7 +50,7 @@ COMPLETE_VAR = "_IECLID_COMPLETE"
 
 
 def _register() -> None:
-    from ieclid.cli import extract  # noqa: F401 - registers the command
+    from ieclid.cli import evaluate, extract  # noqa: F401 - they register their commands
 
 
 def fail(message: str, code: int) -> int:

@@ -105,10 +105,13 @@ def _evaluate(key: dict[str, str], proposed: dict[str, str], mode: str) -> Evalu
             diag[gold] += 1
     result.correct = sum(diag.values())
     for label in labels:
-        result.per_label[label] = LabelScore(diag[label], column[label] + wrong_direction[label], actual[label])
+        predicted = column[label] + wrong_direction[label]
+        result.per_label[label] = LabelScore(diag[label], predicted, actual[label])
     relations = [label for label in labels if label != OTHER]
     scores = [result.per_label[label] for label in relations]
-    result.micro = LabelScore(sum(s.tp for s in scores), sum(s.pred for s in scores), sum(s.gold for s in scores))
+    result.micro = LabelScore(
+        sum(s.tp for s in scores), sum(s.pred for s in scores), sum(s.gold for s in scores)
+    )
     if scores:
         result.macro_precision = sum(s.precision for s in scores) / len(scores)
         result.macro_recall = sum(s.recall for s in scores) / len(scores)

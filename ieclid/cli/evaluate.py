@@ -1,0 +1,151 @@
+"""`ieclid eval`: score predictions (a file, or a model run on the gold texts) like the papers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from ieclid.cli import app
+from ieclid.cli.options import (
+    CTX,
+    DEMOS,
+    GRAMMAR,
+    LABELS,
+    MAX_CHUNK_TOKENS,
+    MODEL,
+    N_GPU_LAYERS,
+    PROFILE,
+    QUIET,
+    SCHEMA,
+    SEED,
+    SHOTS,
+    TASK,
+    THREADS,
+    ProfileName,
+    Task,
+    progress,
+)
+
+
+class Format(StrEnum):
+    ieclid = "ieclid"
+    semeval2010 = "semeval2010"
+
+
+@app.command("eval", no_args_is_help=True)
+def evaluate(
+    gold: str = typer.Option(
+        ..., "--gold", "-g", help="Gold file: CoNLL/BIO or ieclid records (ner); SemEval-2010 (rc)."
+    ),
+    pred: str = typer.Option(
+        None, "--pred", "-p", help="Predicted ieclid records (JSONL); else the model runs on the gold texts."
+    ),
+    task: Task = TASK,
+    file_format: Format = typer.Option(
+        Format.ieclid, "--format",
+        help="semeval2010: --gold is an answer key and --pred another system's '<id><TAB><label>' answers.",
+    ),
+    limit: int = typer.Option(None, "--limit", "-n", help="Score only the first N gold documents."),
+    save: str = typer.Option(
+        None, "--save", help="Where a model run saves its records (default: <gold>.<task>.pred.jsonl)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the scores as one JSON object."),
+    labels: str = LABELS,
+    schema: str = SCHEMA,
+    model: str = MODEL,
+    profile: ProfileName = PROFILE,
+    demos: str = DEMOS,
+    shots: int = SHOTS,
+    max_chunk_tokens: int = MAX_CHUNK_TOKENS,
+    n_gpu_layers: int = N_GPU_LAYERS,
+    threads: int = THREADS,
+    ctx: int = CTX,
+    seed: int = SEED,
+    grammar: bool = GRAMMAR,
+    quiet: bool = QUIET,
+) -> int:
+    """Score extractions with the papers' metrics: entity micro-F1, SemEval-2010 macro-F1."""
+    import orjson
+
+    from ieclid.errors import UsageError
+    from ieclid.evaluation import run as evaluation
+
+    if file_format == Format.semeval2010:
+        if not pred:
+            raise UsageError("--format semeval2010 needs --pred ANSWERS (and --gold KEY)")
+        report = evaluation.score_semeval_files(gold, pred)
+    else:
+        documents = evaluation.read_gold(gold, task.value)[: limit or None]
+        if pred:
+            predictions = evaluation.align(documents, evaluation.read_predictions(pred), task.value)
+            saved = None
+        else:
+            from ieclid.run import RunSettings
+
+            settings = RunSettings(
+                task=task.value, labels=labels, schema=schema, model=model,
+                profile=profile.value if profile else None, demos=demos, shots=shots,
+                max_chunk_tokens=max_chunk_tokens, n_gpu_layers=n_gpu_layers, threads=threads,
+                ctx=ctx, seed=seed, grammar=grammar,
+            )
+            saved = save or f"{Path(gold).stem}.{task.value}.pred.jsonl"
+            predictions = _run_model(documents, settings, saved, quiet)
+        report = evaluation.score(task.value, documents, predictions)
+        if saved:
+            report["predictions"] = saved
+    if as_json:
+        print(orjson.dumps(report, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+    else:
+        _print_report(report)
+    return 0
+
+
+def _run_model(documents, settings, save: str, quiet: bool) -> list[dict]:
+    """Extract from the gold texts, writing each record to `save` as it comes."""
+    from ieclid.evaluation import run as evaluation
+    from ieclid.outputs import JsonlWriter
+    from ieclid.run import open_extractor
+
+    extractor, backend = open_extractor(settings)
+    writer = JsonlWriter(save)
+    try:
+        with progress(len(documents), quiet, "evaluating") as advance:
+
+            def on_record(record: dict) -> None:
+                writer.write(record)
+                advance(record)
+
+            return evaluation.predict(documents, extractor.extract, on_record)
+    finally:
+        writer.close()
+        backend.close()
+
+
+def _print_report(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    title = f"{report['task']}: {report['metric']} (n={report['n']})"
+    table = Table(title=title, title_justify="left")
+    for column in ("label", "precision", "recall", "F1", "tp", "pred", "gold"):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for label, s in report.get("per_label", {}).items():
+        table.add_row(label, f"{100 * s['precision']:.2f}", f"{100 * s['recall']:.2f}",
+                      f"{100 * s['f1']:.2f}", str(s["tp"]), str(s["n_pred"]), str(s["n_gold"]))
+    table.add_section()
+    overall = "macro (official)" if report["task"] == "rc" else "micro"
+    table.add_row(overall, f"{100 * report['precision']:.2f}", f"{100 * report['recall']:.2f}",
+                  f"{100 * report['f1']:.2f}", str(report.get("tp", "")), str(report.get("n_pred", "")),
+                  str(report.get("n_gold", "")), style="bold")
+    if "micro_positive" in report:
+        m = report["micro_positive"]
+        table.add_row("micro, positive labels", f"{100 * m['precision']:.2f}", f"{100 * m['recall']:.2f}",
+                      f"{100 * m['f1']:.2f}", str(m["tp"]), str(m["n_pred"]), str(m["n_gold"]))
+    console.print(table)
+    if report.get("missing"):
+        console.print(f"{report['missing']} documents had no usable prediction (counted as empty)")
+    if report.get("predictions"):
+        console.print(f"predictions saved to {report['predictions']}")

@@ -1,0 +1,77 @@
+"""Options shared by the commands that run a model (`extract`, `eval`), declared once."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+
+import typer
+
+
+class Task(StrEnum):
+    ner = "ner"
+    rc = "rc"
+    re = "re"
+
+
+class ProfileName(StrEnum):
+    adelie = "adelie"
+    chat_json = "chat-json"
+
+
+def _schema_names() -> list[str]:
+    from ieclid.schema import builtin_schemas
+
+    return list(builtin_schemas())
+
+
+TASK = typer.Option(
+    Task.ner, "--task", "-t",
+    help="ner: entities; rc: relation between <e1>..</e1> and <e2>..</e2>; re: triples.",
+)
+LABELS = typer.Option(None, "--labels", "-l", help="Comma-separated labels, e.g. person,location.")
+SCHEMA = typer.Option(
+    None, "--schema", "-s", autocompletion=_schema_names,
+    help="A built-in schema (conll2003, wnut17, crossner_politics, semeval2010, ...) or a YAML file.",
+)
+MODEL = typer.Option(
+    None, "--model", "-m", envvar="IECLID_MODEL",
+    help="A GGUF file; default: the embedded SmolLM2-135M-Instruct.",
+)
+PROFILE = typer.Option(None, "--profile", help="Prompt format; default: chosen from the model's metadata.")
+DEMOS = typer.Option(
+    None, "--demos", help="Few-shot examples: ieclid records (JSONL), CoNLL BIO or SemEval-2010 file."
+)
+SHOTS = typer.Option(4, "--shots", "-k", help="How many demonstrations to use from --demos.")
+MAX_CHUNK_TOKENS = typer.Option(
+    256, "--max-chunk-tokens", help="Longer documents are cut into sentence-aligned chunks of this size."
+)
+CHUNK_OVERLAP = typer.Option(0, "--chunk-overlap", help="Sentences repeated between chunks.")
+N_GPU_LAYERS = typer.Option(
+    None, "--n-gpu-layers", help="Layers to offload; default: all when llama.cpp has GPU support, else 0."
+)
+THREADS = typer.Option(None, "--threads", help="CPU threads; default: all cores.")
+CTX = typer.Option(4096, "--ctx", help="Context size in tokens.")
+SEED = typer.Option(0, "--seed", help="Seed for sampling and demonstration choice.")
+TEMPERATURE = typer.Option(0.0, "--temperature", help="0 decodes greedily.")
+GRAMMAR = typer.Option(
+    True, "--grammar/--no-grammar", help="Constrain answers with a grammar built from the schema."
+)
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+
+
+@contextmanager
+def progress(total: int | None, quiet: bool, what: str) -> Iterator[Callable[[dict], None]]:
+    """A callback to call per record: a rich bar on stderr when it is a terminal, else nothing."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda _record: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda _record: bar.advance(task)

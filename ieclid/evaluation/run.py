@@ -1,0 +1,166 @@
+"""`ieclid eval` as a library: read gold, obtain predictions (a file or a model run), score.
+
+Predictions are ieclid records. They are matched to gold documents by id, or, when the
+ids differ (a file made with `ieclid extract --lines`), by position if the texts agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from ieclid.datasets import Annotated, read_conll, read_records, read_semeval
+from ieclid.documents import Document
+from ieclid.errors import UsageError
+from ieclid.evaluation import semeval
+from ieclid.evaluation.spans import PRF, SpanScores
+from ieclid.tasks.markers import find_marked_pair
+
+
+def read_gold(path: str, task: str) -> list[Annotated]:
+    """Gold documents for `task`: CoNLL/BIO or ieclid records (ner); SemEval-2010 files (rc)."""
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"gold file not found: {path}")
+    try:
+        first = next((line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()), "")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    if task == "ner":
+        docs = list(read_records(file) if first.lstrip().startswith("{") else read_conll(file))
+    elif task == "rc":
+        docs = list(read_semeval(file))
+        if not docs:
+            raise UsageError(f"{path}: expected a SemEval-2010 Task 8 file ('<id><TAB>\"sentence\"' lines)")
+    else:
+        raise UsageError(f"ieclid eval does not score --task {task} yet; it scores ner and rc")
+    if not docs:
+        raise UsageError(f"{path}: no gold documents found")
+    return docs
+
+
+def read_predictions(path: str) -> list[dict]:
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"predictions file not found: {path}")
+    records = []
+    for number, line in enumerate(file.read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            raise UsageError(f"{path}:{number}: not a JSON record") from None
+    return records
+
+
+def _plain_text(doc: Annotated, task: str) -> str:
+    return find_marked_pair(doc.text).text if task == "rc" else doc.text
+
+
+def align(gold: list[Annotated], records: list[dict], task: str) -> list[dict | None]:
+    """The record for each gold document (None where the predictions have none)."""
+    by_id = {str(r.get("id")): r for r in records}
+    if any(doc.id in by_id for doc in gold):
+        return [by_id.get(doc.id) for doc in gold]
+    if len(records) >= len(gold) and all(
+        r.get("text") in (None, _plain_text(doc, task)) for doc, r in zip(gold, records, strict=False)
+    ):
+        return list(records[: len(gold)])
+    raise UsageError(
+        "predictions do not match the gold documents: no shared ids, and not the same texts in order"
+    )
+
+
+def predict(
+    gold: list[Annotated],
+    extract: Callable[[Document], dict],
+    on_record: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Run extraction on the gold texts (rc: with their markers)."""
+    records = []
+    for doc in gold:
+        record = extract(Document(doc.id, doc.text))
+        records.append(record)
+        if on_record:
+            on_record(record)
+    return records
+
+
+def score_ner(gold: list[Annotated], predictions: list[dict | None]) -> dict:
+    scores = SpanScores()
+    missing = 0
+    for doc, record in zip(gold, predictions, strict=True):
+        if record is None or "error" in record:
+            missing += 1
+        pred = [
+            (e["start"], e["end"], e["label"])
+            for e in (record or {}).get("entities", [])
+            if e.get("start") is not None
+        ]
+        scores.add(doc.entities, pred)
+    return {"task": "ner", "metric": "micro F1, exact span and type", "n": len(gold),
+            "missing": missing, **scores.as_dict()}
+
+
+def gold_label(doc: Annotated) -> str:
+    name, reverse = doc.choice or (None, False)
+    if name is None:
+        return semeval.OTHER
+    return name + ("(e2,e1)" if reverse else "(e1,e2)")
+
+
+def score_rc(gold: list[Annotated], predictions: list[dict | None]) -> dict:
+    """SemEval-2010's official macro-F1, and micro-F1 over positive labels (QA4RE's metric)."""
+    key = {doc.id: gold_label(doc) for doc in gold}
+    proposed = {}
+    missing = 0
+    for doc, record in zip(gold, predictions, strict=True):
+        if record is None or "error" in record:
+            missing += 1  # skipped, as the official scorer treats an absent answer
+            continue
+        relations = record.get("relations") or []
+        proposed[doc.id] = semeval.label_of(relations[0] if relations else None)
+    positive = PRF()
+    for example, label in key.items():
+        predicted = proposed.get(example, semeval.OTHER)
+        positive.n_gold += label != semeval.OTHER
+        positive.n_pred += predicted != semeval.OTHER
+        positive.tp += label != semeval.OTHER and predicted == label
+    return {**semeval_report(key, proposed), "missing": missing, "micro_positive": positive.as_dict()}
+
+
+def semeval_report(key: dict[str, str], proposed: dict[str, str]) -> dict:
+    """The official figures at the top (as fractions), all three evaluations below."""
+    evaluations = semeval.score(key, proposed)
+    official = evaluations["official"]
+    return {
+        "task": "rc",
+        "metric": "SemEval-2010 official: (9+1)-way macro-F1 with direction",
+        "n": len(key),
+        "precision": official.macro_precision / 100,
+        "recall": official.macro_recall / 100,
+        "f1": official.macro_f1 / 100,
+        "per_label": {
+            label: {"precision": s.precision / 100, "recall": s.recall / 100, "f1": s.f1 / 100,
+                    "tp": s.tp, "n_pred": s.pred, "n_gold": s.gold}
+            for label, s in official.per_label.items()
+        },
+        "semeval": {mode: e.as_dict() for mode, e in evaluations.items()},
+    }
+
+
+def score(task: str, gold: list[Annotated], predictions: list[dict | None]) -> dict:
+    return score_ner(gold, predictions) if task == "ner" else score_rc(gold, predictions)
+
+
+def score_semeval_files(key_path: str, answers_path: str) -> dict:
+    """`--format semeval2010`: score another system's answer file against a key file."""
+    key = semeval.read_answers(key_path)
+    proposed = semeval.read_answers(answers_path)
+    unknown = sorted(set(proposed) - set(key))
+    if unknown:
+        raise UsageError(f"{answers_path}: ids not in the key, e.g. {unknown[0]}")
+    return semeval_report(key, proposed)
