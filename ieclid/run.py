@@ -20,6 +20,7 @@ from ieclid.profiles import PROFILES, guess_profile, make_profile
 from ieclid.schema import Schema, load_schema, schema_from_labels
 from ieclid.tasks import check_task_schema
 
+METHODS = ("direct", "qa4re")
 DEFAULT_SCHEMAS = {"ner": "conll2003", "rc": "semeval2010", "re": "semeval2010"}
 
 
@@ -30,6 +31,7 @@ class RunSettings:
     schema: str | None = None
     model: str | None = None
     profile: str | None = None
+    method: str = "direct"
     demos: str | None = None
     shots: int = 4
     max_chunk_tokens: int = 256
@@ -56,6 +58,10 @@ def resolve_schema(settings: RunSettings) -> Schema:
 def check_settings(settings: RunSettings) -> None:
     if settings.profile is not None and settings.profile not in PROFILES:
         raise UsageError(f"unknown profile {settings.profile!r}; choose from: {', '.join(PROFILES)}")
+    if settings.method not in METHODS:
+        raise UsageError(f"unknown method {settings.method!r}; choose from: {', '.join(METHODS)}")
+    if settings.method == "qa4re" and settings.task != "rc":
+        raise UsageError("--method qa4re is for --task rc")
     if settings.max_chunk_tokens < 16:
         raise UsageError("--max-chunk-tokens must be at least 16")
     if settings.shots < 0:
@@ -88,6 +94,10 @@ def open_extractor(settings: RunSettings):
     )
     profile_name = settings.profile or guess_profile(backend.metadata, model_path)
     profile = make_profile(profile_name, backend.format_chat)
+    if settings.method == "qa4re":
+        from ieclid.profiles.qa4re import Qa4reProfile
+
+        profile = Qa4reProfile(profile.render, profile_name)
     options = ExtractOptions(
         task=settings.task,
         schema=schema,

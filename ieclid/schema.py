@@ -27,6 +27,7 @@ class RelationType:
     name: str
     description: str = ""
     roles: tuple[str, str] | None = None
+    template: str | None = None  # a statement with {head} and {tail}, for QA4RE options
 
     def verbalise(self, reverse: bool = False) -> str:
         """ADELIE's wording of a directed label: '<head role> and <tail role>'."""
@@ -42,6 +43,7 @@ class Schema:
     entities: tuple[Label, ...] = ()
     relations: tuple[RelationType, ...] = ()
     none_label: str | None = None
+    none_template: str | None = None
     title: str = ""
     source: str = ""
     extra: dict = field(default_factory=dict, compare=False)
@@ -94,7 +96,7 @@ def _parse_labels(raw: object, where: str) -> list[tuple[str, dict]]:
 def schema_from_dict(data: object, where: str) -> Schema:
     if not isinstance(data, dict):
         raise UsageError(f"{where}: a schema must be a YAML mapping")
-    unknown = set(data) - {"name", "title", "source", "entities", "relations", "none_label"}
+    unknown = set(data) - {"name", "title", "source", "entities", "relations", "none_label", "none_template"}
     if unknown:
         raise UsageError(f"{where}: unknown schema keys: {', '.join(sorted(unknown))}")
     entities = tuple(
@@ -106,8 +108,12 @@ def schema_from_dict(data: object, where: str) -> Schema:
         roles = spec.get("roles")
         if roles is not None and (not isinstance(roles, list) or len(roles) != 2):
             raise UsageError(f"{where}: relation {name!r}: roles must be a list of two names")
+        template = spec.get("template")
+        for text in (template, data.get("none_template")):
+            if text is not None and not _is_template(text):
+                raise UsageError(f"{where}: template {text!r} must contain {{head}} and {{tail}}")
         relations.append(
-            RelationType(name, str(spec.get("description", "")), tuple(roles) if roles else None)
+            RelationType(name, str(spec.get("description", "")), tuple(roles) if roles else None, template)
         )
     if not entities and not relations:
         raise UsageError(f"{where}: the schema defines no entity or relation labels")
@@ -116,9 +122,20 @@ def schema_from_dict(data: object, where: str) -> Schema:
         entities=entities,
         relations=tuple(relations),
         none_label=data.get("none_label"),
+        none_template=data.get("none_template"),
         title=str(data.get("title", "")),
         source=str(data.get("source", "")),
     )
+
+
+def _is_template(text: object) -> bool:
+    if not isinstance(text, str):
+        return False
+    try:
+        filled = text.format(head="\x00", tail="\x01")
+    except (KeyError, IndexError, ValueError):
+        return False
+    return "\x00" in filled and "\x01" in filled
 
 
 def load_schema(ref: str) -> Schema:

@@ -59,6 +59,7 @@ def test_help_and_version():
         (["extract", "--demos", "{tmp}/none.conll", "{sample}"], 2, "demonstration file not found"),
         (["extract", "--task", "xx", "{sample}"], 2, "Invalid value for '--task'"),
         (["extract", "--bogus", "{sample}"], 2, "No such option '--bogus'"),
+        (["extract", "--method", "qa4re", "{sample}"], 2, "--method qa4re is for --task rc"),
         (["extract", "-o", "{tmp}/no/such/dir/out.jsonl", "{sample}"], 2, "cannot write output file"),
     ],
 )

@@ -14,6 +14,7 @@ from ieclid.cli.options import (
     GRAMMAR,
     LABELS,
     MAX_CHUNK_TOKENS,
+    METHOD,
     MODEL,
     N_GPU_LAYERS,
     PROFILE,
@@ -23,6 +24,7 @@ from ieclid.cli.options import (
     SHOTS,
     TASK,
     THREADS,
+    Method,
     ProfileName,
     Task,
     progress,
@@ -56,6 +58,7 @@ def evaluate(
     schema: str = SCHEMA,
     model: str = MODEL,
     profile: ProfileName = PROFILE,
+    method: Method = METHOD,
     demos: str = DEMOS,
     shots: int = SHOTS,
     max_chunk_tokens: int = MAX_CHUNK_TOKENS,
@@ -86,7 +89,7 @@ def evaluate(
 
             settings = RunSettings(
                 task=task.value, labels=labels, schema=schema, model=model,
-                profile=profile.value if profile else None, demos=demos, shots=shots,
+                profile=profile.value if profile else None, method=method.value, demos=demos, shots=shots,
                 max_chunk_tokens=max_chunk_tokens, n_gpu_layers=n_gpu_layers, threads=threads,
                 ctx=ctx, seed=seed, grammar=grammar,
             )

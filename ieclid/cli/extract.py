@@ -14,6 +14,7 @@ from ieclid.cli.options import (
     GRAMMAR,
     LABELS,
     MAX_CHUNK_TOKENS,
+    METHOD,
     MODEL,
     N_GPU_LAYERS,
     PROFILE,
@@ -24,6 +25,7 @@ from ieclid.cli.options import (
     TASK,
     TEMPERATURE,
     THREADS,
+    Method,
     ProfileName,
     Task,
     progress,
@@ -41,6 +43,7 @@ def extract(
     schema: str = SCHEMA,
     model: str = MODEL,
     profile: ProfileName = PROFILE,
+    method: Method = METHOD,
     demos: str = DEMOS,
     shots: int = SHOTS,
     output: str = typer.Option(None, "--output", "-o", help="Write records to this file instead of stdout."),
@@ -63,7 +66,7 @@ def extract(
 
     settings = RunSettings(
         task=task.value, labels=labels, schema=schema, model=model,
-        profile=profile.value if profile else None, demos=demos, shots=shots,
+        profile=profile.value if profile else None, method=method.value, demos=demos, shots=shots,
         max_chunk_tokens=max_chunk_tokens, chunk_overlap=chunk_overlap,
         n_gpu_layers=n_gpu_layers, threads=threads, ctx=ctx, seed=seed,
         temperature=temperature, grammar=grammar,

@@ -16,6 +16,11 @@ class Task(StrEnum):
     re = "re"
 
 
+class Method(StrEnum):
+    direct = "direct"
+    qa4re = "qa4re"
+
+
 class ProfileName(StrEnum):
     adelie = "adelie"
     chat_json = "chat-json"
@@ -41,6 +46,10 @@ MODEL = typer.Option(
     help="A GGUF file; default: the embedded SmolLM2-135M-Instruct.",
 )
 PROFILE = typer.Option(None, "--profile", help="Prompt format; default: chosen from the model's metadata.")
+METHOD = typer.Option(
+    Method.direct, "--method",
+    help="rc only: direct (name the relation) or qa4re (a multiple-choice question, one letter).",
+)
 DEMOS = typer.Option(
     None, "--demos", help="Few-shot examples: ieclid records (JSONL), CoNLL BIO or SemEval-2010 file."
 )

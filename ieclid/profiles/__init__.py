@@ -22,6 +22,7 @@ PROFILES = ("adelie", "chat-json")
 
 class Profile(Protocol):
     name: str
+    render: ChatRenderer  # chat messages -> prompt text, as this model family expects
 
     def prompt(self, task: str, schema: Schema, text: str, demos: list[Example]) -> str:
         """The full prompt text for one chunk (rc: `text` keeps its <e1>/<e2> markers)."""

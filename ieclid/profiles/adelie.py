@@ -78,9 +78,10 @@ def _relation_options(schema: Schema, both_directions: bool) -> list[str]:
 
 class AdelieProfile:
     name = "adelie"
+    render = staticmethod(tulu)
 
     def prompt(self, task: str, schema: Schema, text: str, demos: list[Example]) -> str:
-        return tulu(self.messages(task, schema, text, demos))
+        return self.render(self.messages(task, schema, text, demos))
 
     def messages(
         self, task: str, schema: Schema, text: str, demos: list[Example]
