@@ -45,6 +45,25 @@ def json_string_escape(text: str) -> str:
     return _escape(text, lambda code: code >= 0x20)
 
 
+# Longest free-text mention the free span grammars allow, in characters.
+MAX_FREE_SPAN_CHARS = 120
+_JSON_CHAR = r'([^"\\\x00-\x1f] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4}))'
+
+
+def free_span_rule(name: str = "span", *, json: bool = False, forbid: str = "") -> str:
+    """`name ::=` any text up to MAX_FREE_SPAN_CHARS: a JSON string body, or text without `forbid`.
+
+    Free spans let a model write a mention in its own way; grounding places it afterwards.
+    """
+    if json:
+        return f"{name} ::= {_JSON_CHAR}{{1,{MAX_FREE_SPAN_CHARS}}}"
+    banned = "".join(_CLASS_ESCAPES.get(ch, ch) for ch in forbid + "\n\r")
+    return f"{name} ::= [^{banned}]{{1,{MAX_FREE_SPAN_CHARS}}}"
+
+
+_CLASS_ESCAPES = {"\n": "\\n", "\r": "\\r", "\\": "\\\\", "]": "\\]", "^": "\\^", "-": "\\-"}
+
+
 def alternatives(options: Iterable[str], escape: Callable[[str], str] = str) -> str:
     """`( "a" | "b" )` over escaped options, longest first so no option shadows another."""
     unique = sorted(set(options), key=lambda s: (-len(s), s))

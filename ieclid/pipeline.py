@@ -79,6 +79,7 @@ class Extractor:
             prompt, grammar=grammar, max_tokens=max_tokens, temperature=opts.temperature
         )
         builder.prompt_tokens += completion.prompt_tokens
+        builder.cached_prompt_tokens += completion.cached_tokens
         builder.completion_tokens += completion.completion_tokens
         if completion.stopped == "length":
             builder.warn(f"answer cut off at {max_tokens} tokens; later items may be missing")

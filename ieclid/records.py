@@ -24,6 +24,7 @@ class RecordBuilder:
     relations: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
     completion_tokens: int = 0
     _entity_keys: dict[tuple, int] = field(default_factory=dict)
     _relation_keys: set[tuple] = field(default_factory=set)
@@ -93,6 +94,7 @@ class RecordBuilder:
         record["warnings"] = self.warnings
         record["usage"] = {
             "prompt_tokens": self.prompt_tokens,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "seconds": round(seconds, 3),
         }

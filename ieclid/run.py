@@ -42,6 +42,7 @@ class RunSettings:
     seed: int = 0
     temperature: float = 0.0
     grammar: bool = True
+    verbatim: bool = False
 
 
 def resolve_schema(settings: RunSettings) -> Schema:
@@ -62,6 +63,8 @@ def check_settings(settings: RunSettings) -> None:
         raise UsageError(f"unknown method {settings.method!r}; choose from: {', '.join(METHODS)}")
     if settings.method == "qa4re" and settings.task != "rc":
         raise UsageError("--method qa4re is for --task rc")
+    if settings.verbatim and not settings.grammar:
+        raise UsageError("--verbatim needs the grammar; drop --no-grammar")
     if settings.max_chunk_tokens < 16:
         raise UsageError("--max-chunk-tokens must be at least 16")
     if settings.shots < 0:
@@ -93,7 +96,7 @@ def open_extractor(settings: RunSettings):
         seed=settings.seed,
     )
     profile_name = settings.profile or guess_profile(backend.metadata, model_path)
-    profile = make_profile(profile_name, backend.format_chat)
+    profile = make_profile(profile_name, backend.format_chat, settings.verbatim)
     if settings.method == "qa4re":
         from ieclid.profiles.qa4re import Qa4reProfile
 

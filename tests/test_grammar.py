@@ -73,6 +73,14 @@ def test_ordered_items_follow_reading_order_and_start_on_words():
     assert "<.>]" not in lang and "<Bob .>]" not in lang  # no span starts or ends on a lone mark
 
 
+def test_free_spans_accept_json_escapes_and_forbidden_marks():
+    from ieclid.grammar import free_span_rule
+
+    json_rule = free_span_rule(json=True)
+    assert json_rule.startswith("span ::= (") and "{1,120}" in json_rule
+    assert free_span_rule(forbid=":;]") == r"span ::= [^:;\]\n\r]{1,120}"
+
+
 def test_json_escape_matches_json_dumps():
     import json
 
@@ -81,16 +89,17 @@ def test_json_escape_matches_json_dumps():
 
 
 def test_every_profile_grammar_for_real_sentences_is_accepted_by_llama_cpp(backend, shared_data):
-    chat, adelie = ChatJsonProfile(backend.format_chat), AdelieProfile()
+    profiles = [ChatJsonProfile(backend.format_chat, v) for v in (False, True)]
+    profiles += [AdelieProfile(v) for v in (False, True)]
     ner, rel = load_schema("wnut17"), load_schema("semeval2010")
     texts = [d.text for d in read_conll(shared_data / "wnut17" / "test.conll")][:40]
     texts += ['He said "hi" \\ left\ttab', "", "!!!", "Ünïcödé 東京 😀"]
     for text in texts:
-        for profile in (chat, adelie):
+        for profile in profiles:
             backend._grammar(profile.grammar("ner", ner, text))
             backend._grammar(profile.grammar("re", rel, text))
     marked = "The <e1>child</e1> was carefully wrapped into the <e2>cradle</e2>."
-    for profile in (chat, adelie):
+    for profile in profiles:
         backend._grammar(profile.grammar("rc", rel, marked))
 
 

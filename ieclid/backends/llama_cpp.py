@@ -41,6 +41,7 @@ class Completion:
     # (end character offset in `text`, log-probability) per generated token
     token_ends: list[tuple[int, float]] = field(default_factory=list)
     stopped: str = "eos"  # "eos", "length" or "loop"
+    cached_tokens: int = 0  # prompt tokens whose KV cache was reused from the previous call
 
     def score(self, start: int, end: int) -> float | None:
         """Geometric-mean probability of the tokens that produced text[start:end]."""
@@ -203,7 +204,7 @@ class LlamaCppBackend:
         text = ""
         stopped = "length"
         try:
-            self._evaluate_prompt(tokens)
+            cached = self._evaluate_prompt(tokens)
             while len(out_tokens) < max_tokens:
                 logits = np.ctypeslib.as_array(
                     lc.llama_get_logits_ith(self.llm._ctx.ctx, -1), shape=(self._n_vocab,)
@@ -227,7 +228,7 @@ class LlamaCppBackend:
         finally:
             if sampler is not None:
                 lc.llama_sampler_free(sampler)
-        return Completion(text, len(tokens), len(out_tokens), token_ends, stopped)
+        return Completion(text, len(tokens), len(out_tokens), token_ends, stopped, cached)
 
     def _choose(self, logits, sampler, temperature: float, rng) -> int:
         """Best (or sampled) token that the grammar allows, checking the top candidates first."""

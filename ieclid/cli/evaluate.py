@@ -24,6 +24,7 @@ from ieclid.cli.options import (
     SHOTS,
     TASK,
     THREADS,
+    VERBATIM,
     Method,
     ProfileName,
     Task,
@@ -67,6 +68,7 @@ def evaluate(
     ctx: int = CTX,
     seed: int = SEED,
     grammar: bool = GRAMMAR,
+    verbatim: bool = VERBATIM,
     quiet: bool = QUIET,
 ) -> int:
     """Score extractions with the papers' metrics: entity micro-F1, SemEval-2010 macro-F1."""
@@ -91,7 +93,7 @@ def evaluate(
                 task=task.value, labels=labels, schema=schema, model=model,
                 profile=profile.value if profile else None, method=method.value, demos=demos, shots=shots,
                 max_chunk_tokens=max_chunk_tokens, n_gpu_layers=n_gpu_layers, threads=threads,
-                ctx=ctx, seed=seed, grammar=grammar,
+                ctx=ctx, seed=seed, grammar=grammar, verbatim=verbatim,
             )
             saved = save or f"{Path(gold).stem}.{task.value}.pred.jsonl"
             predictions = _run_model(documents, settings, saved, quiet)

@@ -25,6 +25,7 @@ from ieclid.cli.options import (
     TASK,
     TEMPERATURE,
     THREADS,
+    VERBATIM,
     Method,
     ProfileName,
     Task,
@@ -57,6 +58,7 @@ def extract(
     seed: int = SEED,
     temperature: float = TEMPERATURE,
     grammar: bool = GRAMMAR,
+    verbatim: bool = VERBATIM,
     quiet: bool = QUIET,
 ) -> int:
     """Extract entities or relations and print one JSON object per document (JSON Lines)."""
@@ -69,7 +71,7 @@ def extract(
         profile=profile.value if profile else None, method=method.value, demos=demos, shots=shots,
         max_chunk_tokens=max_chunk_tokens, chunk_overlap=chunk_overlap,
         n_gpu_layers=n_gpu_layers, threads=threads, ctx=ctx, seed=seed,
-        temperature=temperature, grammar=grammar,
+        temperature=temperature, grammar=grammar, verbatim=verbatim,
     )
     paths = resolve_inputs(inputs, glob)
     if not paths:

@@ -68,6 +68,11 @@ TEMPERATURE = typer.Option(0.0, "--temperature", help="0 decodes greedily.")
 GRAMMAR = typer.Option(
     True, "--grammar/--no-grammar", help="Constrain answers with a grammar built from the schema."
 )
+VERBATIM = typer.Option(
+    False, "--verbatim",
+    help="Mentions must be exact spans of the text, in reading order: every item grounds exactly and "
+    "a model cannot repeat or loop (small models extract less well under it).",
+)
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 

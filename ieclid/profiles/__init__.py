@@ -46,15 +46,16 @@ def guess_profile(metadata: dict[str, str], path: str) -> str:
     return "adelie" if "adelie" in name else "chat-json"
 
 
-def make_profile(name: str, chat_renderer: ChatRenderer) -> Profile:
+def make_profile(name: str, chat_renderer: ChatRenderer, verbatim: bool = False) -> Profile:
+    """`verbatim`: mentions are constrained to exact, in-order spans of the text."""
     if name == "adelie":
         from ieclid.profiles.adelie import AdelieProfile
 
-        return AdelieProfile()
+        return AdelieProfile(verbatim)
     if name == "chat-json":
         from ieclid.profiles.chat_json import ChatJsonProfile
 
-        return ChatJsonProfile(chat_renderer)
+        return ChatJsonProfile(chat_renderer, verbatim)
     raise UsageError(f"unknown profile {name!r}; choose from: {', '.join(PROFILES)}")
 
 

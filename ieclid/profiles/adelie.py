@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ieclid.grammar import alternatives, ordered_item_rules, span_rules
+from ieclid.grammar import alternatives, free_span_rule, ordered_item_rules, span_rules
 from ieclid.profiles import is_empty_answer, match_label
 from ieclid.schema import Schema
 from ieclid.tasks import Answer, Choice, Example, Mention, Triple
@@ -80,6 +80,9 @@ class AdelieProfile:
     name = "adelie"
     render = staticmethod(tulu)
 
+    def __init__(self, verbatim: bool = False) -> None:
+        self.verbatim = verbatim  # mentions must be exact, in-order spans of the text
+
     def prompt(self, task: str, schema: Schema, text: str, demos: list[Example]) -> str:
         return self.render(self.messages(task, schema, text, demos))
 
@@ -135,15 +138,16 @@ class AdelieProfile:
                 f"e1 ::= {alternatives([pair.e1_text])}\ne2 ::= {alternatives([pair.e2_text])}\n"
             )
         if task == "ner":
-            items = ordered_item_rules(
-                text, open_="", close='": " label "; "', sep="", end=""
-            )
+            if self.verbatim:
+                items = ordered_item_rules(text, open_="", close='": " label "; "', sep="", end="")
+            else:
+                items = ['items ::= item+', 'item ::= span ": " label "; "', free_span_rule(forbid=":;")]
             return "\n".join([
                 'root ::= "[Answer]: " ("NA" | items)',
                 f"label ::= {alternatives(schema.entity_names)}",
                 *items,
             ]) + "\n"
-        spans = span_rules(text)
+        spans = span_rules(text) if self.verbatim else [free_span_rule(forbid=";()")]
         if not spans:
             return 'root ::= "[Answer]: NA"\n'
         return "\n".join([

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import json
 
-from ieclid.grammar import alternatives, json_string_escape, ordered_item_rules, span_rules
+from ieclid.grammar import (
+    alternatives,
+    free_span_rule,
+    json_string_escape,
+    ordered_item_rules,
+    span_rules,
+)
 from ieclid.profiles import ChatRenderer, match_label
 from ieclid.schema import Schema
 from ieclid.tasks import Answer, Choice, Example, Mention, Triple
@@ -59,8 +65,9 @@ def _line(name: str, description: str) -> str:
 class ChatJsonProfile:
     name = "chat-json"
 
-    def __init__(self, render: ChatRenderer) -> None:
+    def __init__(self, render: ChatRenderer, verbatim: bool = False) -> None:
         self.render = render
+        self.verbatim = verbatim  # mentions must be exact, in-order spans of the text
 
     def prompt(self, task: str, schema: Schema, text: str, demos: list[Example]) -> str:
         messages = [{"role": "system", "content": self.system(task, schema)}]
@@ -101,18 +108,22 @@ class ChatJsonProfile:
             find_marked_pair(text)
             options = [*_rc_options(schema), schema.none_label or NONE_OPTION]
             return f'root ::= "{{\\"relation\\": \\"" {alternatives(options, json_string_escape)} "\\"}}"\n'
+        root = 'root ::= "[" ("]" | item (", " item)* "]")'
         if task == "ner":
-            items = ordered_item_rules(
-                text,
-                open_='{"text": "',
-                close='"\\", \\"label\\": \\"" label "\\"}"',
-                sep=", ",
-                end="]",
-                escape=json_string_escape,
-            )
             labels = f"label ::= {alternatives(schema.entity_names, json_string_escape)}"
-            return "\n".join(['root ::= "[" items', labels, *items]) + "\n"
-        spans = span_rules(text, escape=json_string_escape)
+            if self.verbatim:
+                items = ordered_item_rules(
+                    text,
+                    open_='{"text": "',
+                    close='"\\", \\"label\\": \\"" label "\\"}"',
+                    sep=", ",
+                    end="]",
+                    escape=json_string_escape,
+                )
+                return "\n".join(['root ::= "[" items', labels, *items]) + "\n"
+            item = 'item ::= "{\\"text\\": \\"" span "\\", \\"label\\": \\"" label "\\"}"'
+            return "\n".join([root, item, labels, free_span_rule(json=True)]) + "\n"
+        spans = span_rules(text, escape=json_string_escape) if self.verbatim else [free_span_rule(json=True)]
         if not spans:
             return 'root ::= "[]"\n'
         item = (
@@ -120,7 +131,6 @@ class ChatJsonProfile:
             '"\\", \\"tail\\": \\"" span "\\"}"'
         )
         labels = f"label ::= {alternatives(schema.relation_names, json_string_escape)}"
-        root = 'root ::= "[" ("]" | item (", " item)* "]")'
         return "\n".join([root, item, labels, *spans]) + "\n"
 
     def parse(self, task: str, schema: Schema, answer: str) -> Answer:
@@ -208,7 +218,7 @@ def _mention(value: object, schema: Schema, where: tuple[int, int]) -> Mention |
         return None
     if not isinstance(text, str) or not isinstance(label, str):
         return None
-    return Mention(text, match_label(label, schema.entity_names) or label, where)
+    return Mention(text.strip(), match_label(label, schema.entity_names) or label, where)
 
 
 def _triple(value: object, schema: Schema, where: tuple[int, int]) -> Triple | None:
@@ -217,4 +227,4 @@ def _triple(value: object, schema: Schema, where: tuple[int, int]) -> Triple | N
     head, label, tail = value.get("head"), value.get("relation"), value.get("tail")
     if not all(isinstance(v, str) for v in (head, label, tail)):
         return None
-    return Triple(head, match_label(label, schema.relation_names) or label, tail, where)
+    return Triple(head.strip(), match_label(label, schema.relation_names) or label, tail.strip(), where)
