@@ -138,27 +138,40 @@ def _record_document(record: dict, fallback_id: str) -> Annotated:
     return Annotated(str(record.get("id", fallback_id)), text, entities, triples)
 
 
-def read_annotated(path_str: str) -> list[Annotated]:
-    """Pick the reader from the file's content: JSONL records, SemEval-2010, or CoNLL."""
+def sniff_format(path_str: str, what: str) -> str | None:
+    """The annotation format of a file from its first line: records, semeval, conll, or None.
+
+    `what` names the file in errors ("demonstration", "gold").
+    """
     path = Path(path_str)
     if not path.is_file():
-        raise UsageError(f"demonstration file not found: {path_str}")
+        raise UsageError(f"{what} file not found: {path_str}")
     try:
         head = path.read_text(encoding="utf-8")[:4096]
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path_str}: {exc}") from None
     first = next((line for line in head.splitlines() if line.strip()), "")
     if first.lstrip().startswith("{"):
-        docs = list(read_records(path))
-    elif _SEMEVAL_LINE.match(first):
-        docs = list(read_semeval(path))
-    elif "\t" in first or len(first.split()) == 2:
-        docs = list(read_conll(path))
-    else:
+        return "records"
+    if _SEMEVAL_LINE.match(first):
+        return "semeval"
+    if "\t" in first or len(first.split()) == 2:
+        return "conll"
+    return None
+
+
+READERS = {"records": read_records, "semeval": read_semeval, "conll": read_conll}
+
+
+def read_annotated(path_str: str) -> list[Annotated]:
+    """Pick the reader from the file's content: JSONL records, SemEval-2010, or CoNLL."""
+    fmt = sniff_format(path_str, "demonstration")
+    if fmt is None:
         raise UsageError(
             f"{path_str}: unknown format; expected ieclid JSONL records, CoNLL (token<TAB>tag) "
             "or SemEval-2010 Task 8"
         )
+    docs = list(READERS[fmt](Path(path_str)))
     if not docs:
         raise UsageError(f"{path_str}: no annotated examples found")
     return docs

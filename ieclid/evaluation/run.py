@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from ieclid.datasets import Annotated, read_conll, read_records, read_semeval
+from ieclid.datasets import Annotated, read_conll, read_records, read_semeval, sniff_format
 from ieclid.documents import Document
 from ieclid.errors import UsageError
 from ieclid.evaluation import semeval
@@ -21,15 +21,10 @@ from ieclid.tasks.markers import find_marked_pair
 
 def read_gold(path: str, task: str) -> list[Annotated]:
     """Gold documents for `task`: CoNLL/BIO or ieclid records (ner); SemEval-2010 files (rc)."""
+    fmt = sniff_format(path, "gold")
     file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"gold file not found: {path}")
-    try:
-        first = next((line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()), "")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
     if task == "ner":
-        docs = list(read_records(file) if first.lstrip().startswith("{") else read_conll(file))
+        docs = list(read_records(file) if fmt == "records" else read_conll(file))
     elif task == "rc":
         docs = list(read_semeval(file))
         if not docs:
@@ -106,10 +101,7 @@ def score_ner(gold: list[Annotated], predictions: list[dict | None]) -> dict:
 
 
 def gold_label(doc: Annotated) -> str:
-    name, reverse = doc.choice or (None, False)
-    if name is None:
-        return semeval.OTHER
-    return name + ("(e2,e1)" if reverse else "(e1,e2)")
+    return semeval.directed_label(*(doc.choice or (None, False)))
 
 
 def score_rc(gold: list[Annotated], predictions: list[dict | None]) -> dict:

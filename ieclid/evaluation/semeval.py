@@ -141,9 +141,15 @@ def read_answers(path: str) -> dict[str, str]:
     return answers
 
 
+def directed_label(name: str | None, reverse: bool) -> str:
+    """`("Component-Whole", True)` -> `Component-Whole(e2,e1)`; no relation -> Other."""
+    if name is None:
+        return OTHER
+    return name + ("(e2,e1)" if reverse else "(e1,e2)")
+
+
 def label_of(relation: dict | None, e1: str = "T1") -> str:
     """The SemEval label of an ieclid rc record's relation (None: no relation -> Other)."""
     if not relation:
         return OTHER
-    direction = "(e1,e2)" if relation["head"] == e1 else "(e2,e1)"
-    return relation["label"] + direction
+    return directed_label(relation["label"], relation["head"] != e1)

@@ -70,10 +70,11 @@ class Qa4reProfile:
     def answer(self, task: str, schema: Schema, example: Example) -> str:
         pair = find_marked_pair(example.text)
         label, reverse = example.choice or (None, False)
-        for i, (_, name, rev) in enumerate(options(schema, pair.e1_text, pair.e2_text)):
+        choices = options(schema, pair.e1_text, pair.e2_text)
+        for i, (_, name, rev) in enumerate(choices):
             if name == label and (name is None or rev == reverse):
                 return LETTERS[i]
-        return LETTERS[len(options(schema, pair.e1_text, pair.e2_text)) - 1]
+        return LETTERS[len(choices) - 1]
 
     def grammar(self, task: str, schema: Schema, text: str) -> str:
         _require_rc(task)
