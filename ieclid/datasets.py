@@ -1,4 +1,5 @@
-"""Readers for annotated data: ieclid records, CoNLL/BIO files and SemEval-2010 Task 8 files.
+"""Readers for annotated data: ieclid records, CoNLL/BIO, SemEval-2010 Task 8, PHEE events,
+CaRB open IE gold and FewRel relation instances.
 
 They feed few-shot demonstrations (`--demos`) and, later, evaluation. Every reader
 yields `Annotated` documents with character offsets into a plain text.
@@ -15,9 +16,20 @@ import orjson
 
 from ieclid.errors import UsageError
 from ieclid.tasks import Example
+from ieclid.tasks.markers import mark
 
 _SEMEVAL_LINE = re.compile(r'^(\d+)\t"(.*)"\s*$')
 _SEMEVAL_LABEL = re.compile(r"^([A-Za-z]+-[A-Za-z]+)\((e[12]),(e[12])\)$")
+
+
+@dataclass(frozen=True)
+class GoldEvent:
+    """An event: trigger span and type, and arguments as (start, end, role)."""
+
+    start: int
+    end: int
+    label: str
+    arguments: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass
@@ -29,6 +41,8 @@ class Annotated:
     entities: list[tuple[int, int, str]] = field(default_factory=list)
     triples: list[tuple[int, int, str]] = field(default_factory=list)  # head idx, tail idx, label
     choice: tuple[str | None, bool] | None = None  # rc: relation (None = none) and reversed
+    events: list[GoldEvent] = field(default_factory=list)
+    tuples: list[tuple[str, ...]] = field(default_factory=list)  # open IE: predicate, subject, ...
 
     def example(self) -> Example:
         spans = [self.text[s:e] for s, e, _ in self.entities]
@@ -37,7 +51,23 @@ class Annotated:
             mentions=tuple((self.text[s:e], label) for s, e, label in self.entities),
             triples=tuple((spans[h], label, spans[t]) for h, t, label in self.triples),
             choice=self.choice,
+            tuples=tuple(self.tuples),
         )
+
+    def examples(self, task: str) -> list[Example]:
+        """Demonstrations for a task: ed shows triggers, eae one example per marked event."""
+        if task == "ed":
+            triggers = tuple((self.text[e.start : e.end], e.label) for e in self.events)
+            return [Example(self.text, mentions=triggers)] if self.events else []
+        if task == "eae":
+            return [
+                Example(
+                    mark(self.text, {"event": (e.start, e.end)}),
+                    mentions=tuple((self.text[s:t], role) for s, t, role in e.arguments),
+                )
+                for e in self.events
+            ]
+        return [self.example()]
 
 
 def read_conll(path: Path) -> Iterator[Annotated]:
@@ -138,6 +168,90 @@ def _record_document(record: dict, fallback_id: str) -> Annotated:
     return Annotated(str(record.get("id", fallback_id)), text, entities, triples)
 
 
+def read_phee(path: Path) -> Iterator[Annotated]:
+    """PHEE JSON Lines: events with a trigger and (nested) arguments; sub-arguments keep their
+    parent's name where it disambiguates (`Subject.Disorder`, `Treatment.Disorder`)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+                events = [
+                    _phee_event(event)
+                    for annotation in record.get("annotations", [])
+                    for event in annotation.get("events", [])
+                ]
+                yield Annotated(str(record["id"]), record["context"], events=[e for e in events if e])
+            except (orjson.JSONDecodeError, KeyError, TypeError, IndexError) as exc:
+                raise UsageError(f"{path}:{number}: not a PHEE record ({exc})") from None
+
+
+def _first_span(node: dict) -> tuple[int, int]:
+    """PHEE spans are lists of discontinuous pieces; the first piece stands for the span."""
+    start = node["start"][0][0]
+    return start, start + len(node["text"][0][0])
+
+
+def _phee_event(event: dict) -> GoldEvent | None:
+    if "Trigger" not in event:
+        return None
+    start, end = _first_span(event["Trigger"])
+    arguments = []
+    for role, node in event.items():
+        if role in ("Trigger", "event_id", "event_type") or not isinstance(node, dict) or "start" not in node:
+            continue
+        arguments.append((*_first_span(node), role))
+        for sub, sub_node in node.items():
+            if isinstance(sub_node, dict) and "start" in sub_node:
+                name = f"{role}.{sub}" if sub == "Disorder" else sub
+                arguments.append((*_first_span(sub_node), name))
+    return GoldEvent(start, end, event["event_type"], tuple(sorted(arguments)))
+
+
+def read_carb(path: Path) -> Iterator[Annotated]:
+    """CaRB gold TSV: `sentence, predicate, arg1, arg2...` per line, grouped by sentence in order."""
+    docs: dict[str, Annotated] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.strip().split("\t")
+            if len(parts) < 3:
+                continue
+            doc = docs.setdefault(parts[0], Annotated(f"{path.name}:{len(docs) + 1}", parts[0]))
+            doc.tuples.append(tuple(parts[1:]))
+    yield from docs.values()
+
+
+def read_fewrel(path: Path) -> Iterator[Annotated]:
+    """FewRel JSON ({relation id: [instances]}): marked sentences for rc, labelled with relation
+    names from `pid2name.json` beside the file when it is there, else with the ids."""
+    try:
+        data = orjson.loads(path.read_bytes())
+        names_path = path.with_name("pid2name.json")
+        names = orjson.loads(names_path.read_bytes()) if names_path.is_file() else {}
+        for pid, instances in data.items():
+            label = names[pid][0] if pid in names else pid
+            for number, item in enumerate(instances, start=1):
+                yield Annotated(f"{pid}:{number}", _fewrel_marked(item), choice=(label, False))
+    except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise UsageError(f"{path}: not a FewRel file ({exc})") from None
+
+
+def _fewrel_marked(item: dict) -> str:
+    """Tokens joined by spaces with the head as <e1> and the tail as <e2> (first mention of each)."""
+    tokens = item["tokens"]
+    head, tail = item["h"][2][0], item["t"][2][0]
+    offsets = []
+    pos = 0
+    for token in tokens:
+        offsets.append((pos, pos + len(token)))
+        pos += len(token) + 1
+    text = " ".join(tokens)
+    e1 = (offsets[head[0]][0], offsets[head[-1]][1])
+    e2 = (offsets[tail[0]][0], offsets[tail[-1]][1])
+    return mark(text, {"e1": e1, "e2": e2})
+
+
 def sniff_format(path_str: str, what: str) -> str | None:
     """The annotation format of a file from its first line: records, semeval, conll, or None.
 
@@ -151,16 +265,27 @@ def sniff_format(path_str: str, what: str) -> str | None:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path_str}: {exc}") from None
     first = next((line for line in head.splitlines() if line.strip()), "")
+    if re.match(r'\s*\{\s*"P\d+"\s*:\s*\[', first):
+        return "fewrel"
     if first.lstrip().startswith("{"):
-        return "records"
+        return "phee" if '"context"' in first and '"annotations"' in first else "records"
     if _SEMEVAL_LINE.match(first):
         return "semeval"
+    if first.count("\t") >= 2 and " " in first.split("\t")[0]:
+        return "carb"  # a sentence, then the tuple's fields
     if "\t" in first or len(first.split()) == 2:
         return "conll"
     return None
 
 
-READERS = {"records": read_records, "semeval": read_semeval, "conll": read_conll}
+READERS = {
+    "records": read_records,
+    "semeval": read_semeval,
+    "conll": read_conll,
+    "phee": read_phee,
+    "carb": read_carb,
+    "fewrel": read_fewrel,
+}
 
 
 def read_annotated(path_str: str) -> list[Annotated]:
@@ -168,8 +293,8 @@ def read_annotated(path_str: str) -> list[Annotated]:
     fmt = sniff_format(path_str, "demonstration")
     if fmt is None:
         raise UsageError(
-            f"{path_str}: unknown format; expected ieclid JSONL records, CoNLL (token<TAB>tag) "
-            "or SemEval-2010 Task 8"
+            f"{path_str}: unknown format; expected ieclid JSONL records, CoNLL (token<TAB>tag), "
+            "SemEval-2010 Task 8, PHEE, CaRB or FewRel"
         )
     docs = list(READERS[fmt](Path(path_str)))
     if not docs:

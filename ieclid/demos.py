@@ -11,7 +11,7 @@ import random
 
 from ieclid.datasets import Annotated
 from ieclid.schema import Schema
-from ieclid.tasks import Example
+from ieclid.tasks import SPAN_TASKS, Example, span_labels
 
 MAX_DEMO_CHARS = 400
 
@@ -25,7 +25,7 @@ def _labels(example: Example) -> set[str]:
 
 def _restrict(example: Example, task: str, schema: Schema) -> Example:
     """Drop demo items whose labels the schema does not have."""
-    entity_names = set(schema.entity_names)
+    entity_names = {label.name for label in span_labels(task, schema)} if task in SPAN_TASKS else set()
     relation_names = set(schema.relation_names)
     choice = example.choice
     if choice and choice[0] is not None and choice[0] not in relation_names:
@@ -35,6 +35,7 @@ def _restrict(example: Example, task: str, schema: Schema) -> Example:
         mentions=tuple(m for m in example.mentions if m[1] in entity_names),
         triples=tuple(t for t in example.triples if t[1] in relation_names),
         choice=choice,
+        tuples=example.tuples,
     )
 
 
@@ -44,11 +45,13 @@ def select_demos(
     """Pick `shots` examples that together show as many of the schema's labels as possible."""
     if shots <= 0:
         return []
-    pool = [_restrict(doc.example(), task, schema) for doc in docs]
-    if task == "rc":
+    pool = [_restrict(ex, task, schema) for doc in docs for ex in doc.examples(task)]
+    if task in ("rc", "ere"):
         pool = [ex for ex in pool if ex.choice is not None]
-    elif task == "ner":
+    elif task in SPAN_TASKS:
         pool = [ex for ex in pool if ex.mentions]
+    elif task == "openie":
+        pool = [ex for ex in pool if ex.tuples]
     else:
         pool = [ex for ex in pool if ex.triples]
     short = [ex for ex in pool if len(ex.text) <= MAX_DEMO_CHARS] or pool
@@ -66,4 +69,4 @@ def select_demos(
 
 
 def _size(example: Example) -> int:
-    return len(example.mentions) + len(example.triples)
+    return len(example.mentions) + len(example.triples) + len(example.tuples)

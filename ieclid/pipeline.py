@@ -7,19 +7,21 @@ the caller decides how to report it and carries on with the next.
 
 from __future__ import annotations
 
+import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ieclid.chunking import Chunk, chunk_text
 from ieclid.documents import Document
 from ieclid.errors import IeclidError
-from ieclid.grounding import Grounder
+from ieclid.grounding import Grounder, Placement
 from ieclid.profiles import Profile
 from ieclid.records import RecordBuilder, error_record
 from ieclid.schema import Schema
-from ieclid.tasks import Answer, Example
-from ieclid.tasks.markers import find_marked_pair
+from ieclid.tasks import TUPLE_SLOTS, Answer, Example, Request
+from ieclid.tasks.markers import find_marked_pair, find_marked_trigger, has_markers, mark
+from ieclid.tasks.tables import EMPTY_CELLS
 
 
 class Backend(Protocol):
@@ -27,18 +29,32 @@ class Backend(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
-    def complete(self, prompt: str, *, grammar: str | None, max_tokens: int, temperature: float): ...
+    def complete(
+        self, prompt: str, *, grammar: str | None, max_tokens: int, temperature: float
+    ) -> Completion: ...
+
+
+class Completion(Protocol):
+    text: str
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    stopped: str
+
+    def score(self, start: int, end: int) -> float | None: ...
 
 
 @dataclass
 class ExtractOptions:
     task: str
     schema: Schema
-    demos: list[Example] = field(default_factory=list)
+    # Demonstrations per (sub)task: ee's steps are ed and eae, unmarked ere's ed and ere.
+    demos: dict[str, list[Example]] = field(default_factory=dict)
     max_chunk_tokens: int = 256
     chunk_overlap: int = 0
     temperature: float = 0.0
     grammar: bool = True
+    request: Request = field(default_factory=Request)
 
 
 class Extractor:
@@ -49,15 +65,19 @@ class Extractor:
 
     def extract(self, doc: Document) -> dict:
         """One record for one document; errors become an error record, never an exception."""
+        task = self.options.task
         if doc.error:
-            return error_record(doc.id, self.options.task, doc.error)
+            return error_record(doc.id, task, doc.error)
         started = time.perf_counter()
         try:
-            builder = self._classify(doc) if self.options.task == "rc" else self._extract_spans(doc)
-        except ValueError as exc:
-            return error_record(doc.id, self.options.task, f"{doc.id}: {exc}")
-        except IeclidError as exc:
-            return error_record(doc.id, self.options.task, f"{doc.id}: {exc}")
+            if task == "rc" or (task == "ere" and has_markers(doc.text, "e1")):
+                builder = self._classify(doc)
+            elif task == "eae":
+                builder = self._marked_event(doc)
+            else:
+                builder = self._extract_chunks(doc)
+        except (ValueError, IeclidError) as exc:
+            return error_record(doc.id, task, f"{doc.id}: {exc}")
         return builder.build(time.perf_counter() - started)
 
     def _builder(self, doc_id: str, text: str) -> RecordBuilder:
@@ -70,11 +90,15 @@ class Extractor:
             text=text,
         )
 
-    def _run(self, builder: RecordBuilder, text: str, max_tokens: int):
-        """Prompt, generate and parse one chunk, accounting tokens and problems."""
+    def _run(
+        self, builder: RecordBuilder, task: str, text: str, max_tokens: int, request: Request | None = None
+    ) -> tuple[Answer, Completion]:
+        """Prompt, generate and parse one piece of text, accounting tokens and problems."""
         opts = self.options
-        prompt = self.profile.prompt(opts.task, opts.schema, text, opts.demos)
-        grammar = self.profile.grammar(opts.task, opts.schema, text) if opts.grammar else None
+        request = request or opts.request
+        demos = opts.demos.get(task, [])
+        prompt = self.profile.prompt(task, opts.schema, text, demos, request)
+        grammar = self.profile.grammar(task, opts.schema, text, request) if opts.grammar else None
         completion = self.backend.complete(
             prompt, grammar=grammar, max_tokens=max_tokens, temperature=opts.temperature
         )
@@ -85,12 +109,36 @@ class Extractor:
             builder.warn(f"answer cut off at {max_tokens} tokens; later items may be missing")
         elif completion.stopped == "loop":
             builder.warn("the model repeated itself; generation was stopped")
-        answer: Answer = self.profile.parse(opts.task, opts.schema, completion.text)
+        answer = self.profile.parse(task, opts.schema, completion.text, request)
         for problem in answer.problems:
             builder.warn(problem)
         return answer, completion
 
-    def _extract_spans(self, doc: Document) -> RecordBuilder:
+    def _answer_budget(self, text: str) -> int:
+        """Enough tokens to list every word of the text as an item, and some."""
+        return 64 + 3 * self.backend.count_tokens(text)
+
+    @staticmethod
+    def _add_span(
+        builder: RecordBuilder,
+        grounder: Grounder,
+        chunk: Chunk,
+        label: str,
+        text: str,
+        score: float | None,
+        claim: bool = True,
+    ) -> tuple[str, Placement]:
+        """Ground a span the model wrote in the chunk and add it as an entity; (id, placement)."""
+        place = grounder.place(text, claim=claim)
+        start = None if place.start is None else place.start + chunk.start
+        end = None if place.end is None else place.end + chunk.start
+        return builder.add_entity(label, text, start, end, place.status, score), place
+
+    def _warn_outside(self, builder: RecordBuilder, what: str, label: str, allowed: list[str]) -> None:
+        if label not in allowed:
+            builder.warn(f"{what} outside the schema: {label!r}")
+
+    def _extract_chunks(self, doc: Document) -> RecordBuilder:
         opts = self.options
         builder = self._builder(doc.id, doc.text)
         chunks, warnings = chunk_text(
@@ -99,57 +147,145 @@ class Extractor:
         for warning in warnings:
             builder.warn(warning)
         for chunk in chunks:
-            self._extract_chunk(builder, chunk)
+            if opts.task in ("ner", "re"):
+                self._entities(builder, chunk)
+            elif opts.task == "openie":
+                self._tuples(builder, chunk)
+            elif opts.task == "table":
+                self._table(builder, chunk)
+            else:
+                events = self._events(builder, chunk)
+                if opts.task == "ee":
+                    for event in events:
+                        self._arguments(builder, chunk, *event)
+                elif opts.task == "ere":
+                    self._relate_events(builder, chunk, events)
         return builder
 
-    def _extract_chunk(self, builder: RecordBuilder, chunk: Chunk) -> None:
-        chunk_tokens = self.backend.count_tokens(chunk.text)
-        answer, completion = self._run(builder, chunk.text, max_tokens=64 + 3 * chunk_tokens)
+    def _entities(self, builder: RecordBuilder, chunk: Chunk) -> None:
+        """ner and re: entities, and triples whose ends become entities."""
+        schema = self.options.schema
+        budget = self._answer_budget(chunk.text)
+        answer, completion = self._run(builder, self.options.task, chunk.text, budget)
         grounder = Grounder(chunk.text)
-        allowed = set(self.options.schema.entity_names)
         for mention in answer.mentions:
-            if mention.label not in allowed:
-                builder.warn(f"label outside the schema: {mention.label!r}")
-            place = grounder.place(mention.text)
+            self._warn_outside(builder, "label", mention.label, schema.entity_names)
             score = completion.score(*mention.where) if mention.where else None
-            builder.add_entity(
-                mention.label,
-                mention.text,
-                None if place.start is None else place.start + chunk.start,
-                None if place.end is None else place.end + chunk.start,
-                place.status,
-                score,
-            )
-        relations = set(self.options.schema.relation_names)
+            self._add_span(builder, grounder, chunk, mention.label, mention.text, score)
         for triple in answer.triples:
-            if triple.label not in relations:
-                builder.warn(f"relation outside the schema: {triple.label!r}")
+            self._warn_outside(builder, "relation", triple.label, schema.relation_names)
             score = completion.score(*triple.where) if triple.where else None
-            ids = []
-            for end_text in (triple.head, triple.tail):
-                place = grounder.place(end_text, claim=False)
-                ids.append(
-                    builder.add_entity(
-                        "entity",
-                        end_text,
-                        None if place.start is None else place.start + chunk.start,
-                        None if place.end is None else place.end + chunk.start,
-                        place.status,
-                        None,
-                    )
-                )
-            builder.add_relation(triple.label, ids[0], ids[1], score)
+            head, _ = self._add_span(builder, grounder, chunk, "entity", triple.head, None, claim=False)
+            tail, _ = self._add_span(builder, grounder, chunk, "entity", triple.tail, None, claim=False)
+            builder.add_relation(triple.label, head, tail, score)
 
-    def _classify(self, doc: Document) -> RecordBuilder:
-        """rc: the whole document is one marked sentence; the record has e1, e2 and the relation."""
-        pair = find_marked_pair(doc.text)
-        builder = self._builder(doc.id, pair.text)
-        answer, completion = self._run(builder, doc.text, max_tokens=64)
-        e1 = builder.add_entity("e1", pair.e1_text, *pair.e1, "exact", None)
-        e2 = builder.add_entity("e2", pair.e2_text, *pair.e2, "exact", None)
+    def _events(self, builder: RecordBuilder, chunk: Chunk) -> list[tuple[str, str, Placement]]:
+        """ed: triggers become entities labelled with their type, and events; (event id, type, place)."""
+        answer, completion = self._run(builder, "ed", chunk.text, self._answer_budget(chunk.text))
+        grounder = Grounder(chunk.text)
+        found = []
+        for mention in answer.mentions:
+            self._warn_outside(builder, "event type", mention.label, self.options.schema.event_names)
+            score = completion.score(*mention.where) if mention.where else None
+            trigger, place = self._add_span(builder, grounder, chunk, mention.label, mention.text, score)
+            found.append((builder.add_event(mention.label, trigger, score), mention.label, place))
+        return found
+
+    def _arguments(
+        self, builder: RecordBuilder, chunk: Chunk, event_id: str, event_type: str, trigger: Placement
+    ) -> None:
+        """eae for one event: the trigger is marked in the chunk; arguments become entities."""
+        if trigger.start is None or trigger.end is None:
+            builder.warn(f"event {event_id}: its trigger is not in the text, so no arguments were sought")
+            return
+        schema = self.options.schema
+        known = event_type if schema.event(event_type) else None
+        request = replace(self.options.request, event_type=known)
+        marked = mark(chunk.text, {"event": (trigger.start, trigger.end)})
+        answer, completion = self._run(builder, "eae", marked, self._answer_budget(chunk.text), request)
+        grounder = Grounder(chunk.text)
+        roles = [role.name for role in schema.roles(known)]
+        for mention in answer.mentions:
+            self._warn_outside(builder, "role", mention.label, roles)
+            score = completion.score(*mention.where) if mention.where else None
+            ref, _ = self._add_span(builder, grounder, chunk, mention.label, mention.text, score)
+            builder.add_argument(event_id, mention.label, ref, score)
+
+    def _marked_event(self, doc: Document) -> RecordBuilder:
+        """eae on a document whose trigger is marked <event>..</event>."""
+        text, (start, end) = find_marked_trigger(doc.text)
+        builder = self._builder(doc.id, text)
+        event_type = self.options.request.event_type or "event"
+        trigger = builder.add_entity(event_type, text[start:end], start, end, "exact", None)
+        event_id = builder.add_event(event_type, trigger, None)
+        whole = Chunk(0, len(text), text)
+        self._arguments(builder, whole, event_id, event_type, Placement(start, end, "exact"))
+        return builder
+
+    def _relate_events(
+        self, builder: RecordBuilder, chunk: Chunk, events: list[tuple[str, str, Placement]]
+    ) -> None:
+        """ere on unmarked text: classify each pair of events that follow each other."""
+        placed = sorted((p.start, p.end, e) for e, _, p in events if p.start is not None)
+        for (s1, e1, first), (s2, e2, second) in itertools.pairwise(placed):
+            if s2 < e1:  # one trigger, two types: no relation between an event and itself
+                continue
+            marked = mark(chunk.text, {"e1": (s1, e1), "e2": (s2, e2)})
+            self._relate(builder, marked, first, second)
+
+    def _relate(self, builder: RecordBuilder, marked: str, head: str, tail: str) -> None:
+        """Classify the relation between the ends marked <e1>, <e2>; rc's and ere's common step."""
+        answer, completion = self._run(builder, self.options.task, marked, max_tokens=64)
         choice = answer.choice
         if choice is not None and choice.label is not None:
             score = completion.score(*choice.where) if choice.where else None
-            head, tail = (e2, e1) if choice.reverse else (e1, e2)
-            builder.add_relation(choice.label, head, tail, score)
+            builder.add_relation(choice.label, *((tail, head) if choice.reverse else (head, tail)), score)
+
+    def _classify(self, doc: Document) -> RecordBuilder:
+        """rc and marked ere: one marked text; entities (ere: events) e1, e2 and their relation."""
+        pair = find_marked_pair(doc.text)
+        builder = self._builder(doc.id, pair.text)
+        e1 = builder.add_entity("e1", pair.e1_text, *pair.e1, "exact", None)
+        e2 = builder.add_entity("e2", pair.e2_text, *pair.e2, "exact", None)
+        if self.options.task == "ere":
+            e1, e2 = builder.add_event("event", e1, None), builder.add_event("event", e2, None)
+        self._relate(builder, doc.text, e1, e2)
         return builder
+
+    def _tuples(self, builder: RecordBuilder, chunk: Chunk) -> None:
+        """openie: every slot of a tuple that is a span becomes an entity labelled with the slot."""
+        answer, completion = self._run(builder, "openie", chunk.text, self._answer_budget(chunk.text))
+        grounder = Grounder(chunk.text)
+        for item in answer.tuples:
+            slots: dict[str, str | None] = dict.fromkeys(TUPLE_SLOTS)
+            for slot, value in zip(TUPLE_SLOTS, item.elements, strict=False):
+                if value:
+                    slots[slot], _ = self._add_span(builder, grounder, chunk, slot, value, None, claim=False)
+            builder.add_tuple(slots, completion.score(*item.where) if item.where else None)
+
+    def _table(self, builder: RecordBuilder, chunk: Chunk) -> None:
+        """table: the header first (unless known), then rows with exactly that many cells."""
+        request = self.options.request
+        if builder.table is not None:
+            request = replace(request, columns=tuple(builder.table["columns"]))
+        if not request.columns:
+            answer, _ = self._run(builder, "table", chunk.text, 128, request)
+            if answer.table is None or not answer.table.columns:
+                return
+            request = replace(request, columns=answer.table.columns)
+        budget = 64 + 4 * self.backend.count_tokens(chunk.text)
+        answer, _ = self._run(builder, "table", chunk.text, budget, request)
+        rows = list(answer.table.rows) if answer.table else []
+        grounder = Grounder(chunk.text)
+        offsets = [[self._cell_offsets(grounder, chunk, cell) for cell in row] for row in rows]
+        builder.add_rows(request.columns, rows, offsets)
+
+    @staticmethod
+    def _cell_offsets(grounder: Grounder, chunk: Chunk, cell: str) -> list[int] | None:
+        """[start, end] of a cell found in the text; None for empty cells and free text."""
+        if cell.casefold() in EMPTY_CELLS:
+            return None
+        place = grounder.place(cell, claim=False)
+        if place.start is None or place.end is None:
+            return None
+        return [place.start + chunk.start, place.end + chunk.start]

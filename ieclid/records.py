@@ -2,7 +2,9 @@
 
 Field names are a stable contract for `jq` users and for `ieclid review`/`eval`:
 entities carry `id`, `label`, `text`, `start`, `end`, `status` (and `score` when the
-backend gave log-probabilities); relations point at entity ids.
+backend gave log-probabilities). Every span is an entity: relations, event triggers and
+arguments, and open IE tuple slots point at entity ids; ere relations point at event ids.
+Table cells are strings, with `offsets` ([start, end] or null) where a cell is in the text.
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ class RecordBuilder:
     text: str
     entities: list[dict] = field(default_factory=list)
     relations: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    tuples: list[dict] = field(default_factory=list)
+    table: dict | None = None
     warnings: list[str] = field(default_factory=list)
     prompt_tokens: int = 0
     cached_prompt_tokens: int = 0
     completion_tokens: int = 0
     _entity_keys: dict[tuple, int] = field(default_factory=dict)
     _relation_keys: set[tuple] = field(default_factory=set)
+    _event_keys: dict[tuple, int] = field(default_factory=dict)
+    _tuple_keys: set[tuple] = field(default_factory=set)
 
     def add_entity(
         self,
@@ -43,7 +50,7 @@ class RecordBuilder:
         if key in self._entity_keys:
             existing = self.entities[self._entity_keys[key]]
             if score is not None and (existing.get("score") or 0.0) < score:
-                existing["score"] = score
+                existing["score"] = round(score, 4)
             return existing["id"]
         entity: dict = {"id": f"T{len(self.entities) + 1}", "label": label}
         if start is None:
@@ -69,6 +76,46 @@ class RecordBuilder:
             relation["score"] = round(score, 4)
         self.relations.append(relation)
 
+    def add_event(self, label: str, trigger: str, score: float | None) -> str:
+        """Add (or find) the event of this type at this trigger; returns its id."""
+        key = (label, trigger)
+        if key in self._event_keys:
+            return self.events[self._event_keys[key]]["id"]
+        event: dict = {"id": f"E{len(self.events) + 1}", "label": label, "trigger": trigger, "arguments": []}
+        if score is not None:
+            event["score"] = round(score, 4)
+        self._event_keys[key] = len(self.events)
+        self.events.append(event)
+        return event["id"]
+
+    def add_argument(self, event_id: str, role: str, ref: str, score: float | None) -> None:
+        event = next(e for e in self.events if e["id"] == event_id)
+        if any(a["role"] == role and a["ref"] == ref for a in event["arguments"]):
+            return
+        argument: dict = {"role": role, "ref": ref}
+        if score is not None:
+            argument["score"] = round(score, 4)
+        event["arguments"].append(argument)
+
+    def add_tuple(self, slots: dict[str, str | None], score: float | None) -> None:
+        key = tuple(slots.items())
+        if key in self._tuple_keys:
+            return
+        self._tuple_keys.add(key)
+        item: dict = {"id": f"O{len(self.tuples) + 1}", **slots}
+        if score is not None:
+            item["score"] = round(score, 4)
+        self.tuples.append(item)
+
+    def add_rows(self, columns: tuple[str, ...], rows: list[tuple[str, ...]], offsets: list[list]) -> None:
+        """Rows under `columns` (the first chunk's header holds for the whole document)."""
+        if self.table is None:
+            self.table = {"columns": list(columns), "rows": [], "offsets": []}
+        for row, row_offsets in zip(rows, offsets, strict=True):
+            if list(row) not in self.table["rows"]:
+                self.table["rows"].append(list(row))
+                self.table["offsets"].append(row_offsets)
+
     def warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
@@ -86,11 +133,30 @@ class RecordBuilder:
         entities = sorted(self.entities, key=_position)
         renumber = {e["id"]: f"T{n}" for n, e in enumerate(entities, start=1)}
         record["entities"] = [{**e, "id": renumber[e["id"]]} for e in entities]
-        if self.task in ("rc", "re"):
-            record["relations"] = [
-                {**r, "head": renumber[r["head"]], "tail": renumber[r["tail"]]}
-                for r in self.relations
+        events = sorted(self.events, key=lambda e: int(renumber[e["trigger"]][1:]))
+        event_ids = {e["id"]: f"E{n}" for n, e in enumerate(events, start=1)}
+        if self.task in ("ed", "eae", "ee", "ere"):
+            record["events"] = [
+                {
+                    **e,
+                    "id": event_ids[e["id"]],
+                    "trigger": renumber[e["trigger"]],
+                    "arguments": [{**a, "ref": renumber[a["ref"]]} for a in e["arguments"]],
+                }
+                for e in events
             ]
+        if self.task in ("rc", "re", "ere"):
+            ends = event_ids if self.task == "ere" else renumber
+            record["relations"] = [
+                {**r, "head": ends[r["head"]], "tail": ends[r["tail"]]} for r in self.relations
+            ]
+        if self.task == "openie":
+            record["tuples"] = [
+                {k: renumber.get(v, v) if k not in ("id", "score") and v else v for k, v in t.items()}
+                for t in self.tuples
+            ]
+        if self.task == "table":
+            record["table"] = self.table or {"columns": [], "rows": [], "offsets": []}
         record["warnings"] = self.warnings
         record["usage"] = {
             "prompt_tokens": self.prompt_tokens,

@@ -18,10 +18,16 @@ from ieclid.outputs import JsonlWriter
 from ieclid.pipeline import ExtractOptions, Extractor
 from ieclid.profiles import PROFILES, guess_profile, make_profile
 from ieclid.schema import Schema, load_schema, schema_from_labels
-from ieclid.tasks import check_task_schema
+from ieclid.tasks import Request, check_task_schema
 
 METHODS = ("direct", "qa4re")
-DEFAULT_SCHEMAS = {"ner": "conll2003", "rc": "semeval2010", "re": "semeval2010"}
+DEFAULT_SCHEMAS = {
+    "ner": "conll2003", "rc": "semeval2010", "re": "semeval2010",
+    "ed": "phee", "eae": "phee", "ee": "phee", "ere": "matres",
+}
+SCHEMALESS = ("openie", "table")  # open IE and on-demand tables take no label set
+# Which (sub)tasks take demonstrations: ee's ed and eae steps; ere on unmarked text does ed first.
+DEMO_STEPS = {"ee": ("ed", "eae"), "ere": ("ere", "ed")}
 
 
 @dataclass
@@ -43,17 +49,41 @@ class RunSettings:
     temperature: float = 0.0
     grammar: bool = True
     verbatim: bool = False
+    event_type: str | None = None
+    instruction: str | None = None
+    columns: str | None = None
 
 
 def resolve_schema(settings: RunSettings) -> Schema:
     if settings.labels and settings.schema:
         raise UsageError("give either --labels or --schema, not both")
+    if settings.task in SCHEMALESS:
+        if settings.labels or settings.schema:
+            raise UsageError(f"--task {settings.task} takes no --labels or --schema")
+        return Schema(settings.task)
     if settings.labels:
-        schema = schema_from_labels(settings.labels, relations=settings.task in ("rc", "re"))
+        kinds = {"rc": "relations", "re": "relations", "ere": "relations", "ed": "events", "ee": "events"}
+        if settings.task == "eae":
+            raise UsageError("--task eae needs a schema with event roles; --labels cannot give them")
+        schema = schema_from_labels(settings.labels, kinds.get(settings.task, "entities"))
     else:
-        schema = load_schema(settings.schema or DEFAULT_SCHEMAS.get(settings.task, "conll2003"))
-    check_task_schema(settings.task, schema)
+        schema = load_schema(settings.schema or DEFAULT_SCHEMAS[settings.task])
+    check_task_schema(settings.task, schema, settings.event_type)
     return schema
+
+
+def resolve_request(settings: RunSettings) -> Request:
+    """Table's instruction and columns, eae's event type, checked."""
+    if settings.task == "table":
+        if not (settings.instruction or "").strip():
+            raise UsageError('--task table needs --instruction "what to put in the table"')
+        columns = tuple(c.strip() for c in (settings.columns or "").split(",") if c.strip())
+        if any("|" in c for c in columns):
+            raise UsageError("--columns names must not contain '|'")
+        return Request(instruction=settings.instruction.strip(), columns=columns)
+    if settings.instruction or settings.columns:
+        raise UsageError("--instruction and --columns are for --task table")
+    return Request(event_type=settings.event_type)
 
 
 def check_settings(settings: RunSettings) -> None:
@@ -79,11 +109,14 @@ def open_extractor(settings: RunSettings):
 
     check_settings(settings)
     schema = resolve_schema(settings)
-    demos = []
+    request = resolve_request(settings)
+    demos = {}
     if settings.demos:
-        demos = select_demos(
-            read_annotated(settings.demos), settings.task, schema, settings.shots, settings.seed
-        )
+        if settings.task == "table":
+            raise UsageError("--task table takes no --demos")
+        annotated = read_annotated(settings.demos)
+        for step in DEMO_STEPS.get(settings.task, (settings.task,)):
+            demos[step] = select_demos(annotated, step, schema, settings.shots, settings.seed)
     model_path = resolve_model(settings.model)
 
     from ieclid.backends.llama_cpp import LlamaCppBackend
@@ -109,6 +142,7 @@ def open_extractor(settings: RunSettings):
         chunk_overlap=settings.chunk_overlap,
         temperature=settings.temperature,
         grammar=settings.grammar,
+        request=request,
     )
     return Extractor(backend, profile, options), backend
 

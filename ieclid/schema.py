@@ -1,7 +1,8 @@
 """Label sets with guidelines: one schema drives prompts, grammars, parsing and validation.
 
-A schema is a YAML file (see `schemas/`): entity labels and relation labels, each with
-a description that prompts can quote. `--labels a,b,c` builds an ad-hoc schema.
+A schema is a YAML file (see `schemas/`): entity labels, relation labels and event
+types with their argument roles, each with a description that prompts can quote.
+`--labels a,b,c` builds an ad-hoc schema.
 """
 
 from __future__ import annotations
@@ -38,10 +39,20 @@ class RelationType:
 
 
 @dataclass(frozen=True)
+class EventType:
+    """An event type and the roles its arguments can play."""
+
+    name: str
+    description: str = ""
+    roles: tuple[Label, ...] = ()
+
+
+@dataclass(frozen=True)
 class Schema:
     name: str
     entities: tuple[Label, ...] = ()
     relations: tuple[RelationType, ...] = ()
+    events: tuple[EventType, ...] = ()
     none_label: str | None = None
     none_template: str | None = None
     title: str = ""
@@ -58,6 +69,22 @@ class Schema:
 
     def relation(self, name: str) -> RelationType | None:
         return next((r for r in self.relations if r.name == name), None)
+
+    @property
+    def event_names(self) -> list[str]:
+        return [event.name for event in self.events]
+
+    def event(self, name: str) -> EventType | None:
+        return next((e for e in self.events if e.name == name), None)
+
+    def roles(self, event_type: str | None = None) -> tuple[Label, ...]:
+        """The roles of one event type, or of all (first description wins) when it is None."""
+        events = self.events if event_type is None else [e for e in self.events if e.name == event_type]
+        seen: dict[str, Label] = {}
+        for event in events:
+            for role in event.roles:
+                seen.setdefault(role.name, role)
+        return tuple(seen.values())
 
 
 def schema_dirs() -> list[Path]:
@@ -96,7 +123,8 @@ def _parse_labels(raw: object, where: str) -> list[tuple[str, dict]]:
 def schema_from_dict(data: object, where: str) -> Schema:
     if not isinstance(data, dict):
         raise UsageError(f"{where}: a schema must be a YAML mapping")
-    unknown = set(data) - {"name", "title", "source", "entities", "relations", "none_label", "none_template"}
+    keys = {"name", "title", "source", "entities", "relations", "events", "none_label", "none_template"}
+    unknown = set(data) - keys
     if unknown:
         raise UsageError(f"{where}: unknown schema keys: {', '.join(sorted(unknown))}")
     entities = tuple(
@@ -115,12 +143,18 @@ def schema_from_dict(data: object, where: str) -> Schema:
         relations.append(
             RelationType(name, str(spec.get("description", "")), tuple(roles) if roles else None, template)
         )
-    if not entities and not relations:
-        raise UsageError(f"{where}: the schema defines no entity or relation labels")
+    events = []
+    for name, spec in _parse_labels(data.get("events"), where):
+        roles = _parse_labels(spec.get("roles"), f"{where}: event {name!r}")
+        roles_ = tuple(Label(role, str(role_spec.get("description", ""))) for role, role_spec in roles)
+        events.append(EventType(name, str(spec.get("description", "")), roles_))
+    if not entities and not relations and not events:
+        raise UsageError(f"{where}: the schema defines no entity, relation or event labels")
     return Schema(
         name=str(data.get("name", Path(where).stem)),
         entities=entities,
         relations=tuple(relations),
+        events=tuple(events),
         none_label=data.get("none_label"),
         none_template=data.get("none_template"),
         title=str(data.get("title", "")),
@@ -159,13 +193,15 @@ def load_schema(ref: str) -> Schema:
     return schema_from_dict(data, str(path))
 
 
-def schema_from_labels(labels: str, relations: bool) -> Schema:
-    """`--labels a,b,c`: entity labels for NER, relation labels for rc/re."""
+def schema_from_labels(labels: str, kind: str) -> Schema:
+    """`--labels a,b,c`: entity labels (ner), relation labels (rc, re, ere) or event types (ed, ee)."""
     names = [n.strip() for n in labels.split(",") if n.strip()]
     if not names:
         raise UsageError("--labels is empty: give comma-separated label names")
     if len(set(names)) != len(names):
         raise UsageError("--labels has duplicate names")
-    if relations:
+    if kind == "relations":
         return Schema("labels", relations=tuple(RelationType(n) for n in names))
+    if kind == "events":
+        return Schema("labels", events=tuple(EventType(n) for n in names))
     return Schema("labels", entities=tuple(Label(n) for n in names))

@@ -44,7 +44,7 @@ def test_ner_four_shot_records_are_grounded_and_valid(backend, wnut_sentences, p
         profile = ChatJsonProfile(backend.format_chat, verbatim)
     else:
         profile = AdelieProfile(verbatim)
-    extractor = Extractor(backend, profile, ExtractOptions("ner", schema, demos))
+    extractor = Extractor(backend, profile, ExtractOptions("ner", schema, {"ner": demos}))
     found = 0
     for gold in wnut_sentences:
         record = extractor.extract(Document(gold.id, gold.text))
@@ -72,7 +72,7 @@ def test_rc_returns_a_schema_label_or_none_for_semeval_items(backend, shared_dat
     items = [d for d in read_semeval(shared_data / "semeval2010_task8" / "TEST_FILE_FULL.TXT")][:8]
     demos = select_demos(read_annotated(str(FIXTURES / "semeval_train_excerpt.txt")), "rc", schema, 4)
     for profile in (ChatJsonProfile(backend.format_chat), AdelieProfile()):
-        extractor = Extractor(backend, profile, ExtractOptions("rc", schema, demos))
+        extractor = Extractor(backend, profile, ExtractOptions("rc", schema, {"rc": demos}))
         for item in items:
             record = extractor.extract(Document(item.id, item.text))
             assert "<e1>" not in record["text"]

@@ -57,7 +57,7 @@ def test_every_semeval_item_gets_a_schema_label_or_other(backend, shared_data):
     items = list(read_semeval(shared_data / "semeval2010_task8" / "TEST_FILE_FULL.TXT"))[:10]
     demos = select_demos(read_annotated(str(FIXTURES / "semeval_train_excerpt.txt")), "rc", SEMEVAL, 2)
     profile = Qa4reProfile(backend.format_chat, "chat-json")
-    extractor = Extractor(backend, profile, ExtractOptions("rc", SEMEVAL, demos))
+    extractor = Extractor(backend, profile, ExtractOptions("rc", SEMEVAL, {"rc": demos}))
     for item in items:
         record = extractor.extract(Document(item.id, item.text))
         assert "error" not in record and not record["warnings"]

@@ -39,10 +39,10 @@ def test_schema_errors_are_usage_errors(tmp_path: Path):
         load_schema(str(bad))
     empty = tmp_path / "empty.yaml"
     empty.write_text("name: x\n")
-    with pytest.raises(UsageError, match="defines no entity or relation labels"):
+    with pytest.raises(UsageError, match="defines no entity, relation or event labels"):
         load_schema(str(empty))
     with pytest.raises(UsageError, match="duplicate"):
-        schema_from_labels("a,a", relations=False)
+        schema_from_labels("a,a", "entities")
 
 
 def test_user_schema_file_and_labels(tmp_path: Path):
@@ -50,4 +50,4 @@ def test_user_schema_file_and_labels(tmp_path: Path):
     path.write_text("name: drugs\nentities:\n  drug: A medicine.\n  dose:\n    description: An amount.\n")
     schema = load_schema(str(path))
     assert schema.entity_names == ["drug", "dose"] and schema.entities[1].description == "An amount."
-    assert schema_from_labels(" person, place ", relations=False).entity_names == ["person", "place"]
+    assert schema_from_labels(" person, place ", "entities").entity_names == ["person", "place"]

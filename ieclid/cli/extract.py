@@ -9,9 +9,12 @@ import typer
 from ieclid.cli import app
 from ieclid.cli.options import (
     CHUNK_OVERLAP,
+    COLUMNS,
     CTX,
     DEMOS,
+    EVENT_TYPE,
     GRAMMAR,
+    INSTRUCTION,
     LABELS,
     MAX_CHUNK_TOKENS,
     METHOD,
@@ -45,6 +48,9 @@ def extract(
     model: str = MODEL,
     profile: ProfileName = PROFILE,
     method: Method = METHOD,
+    instruction: str = INSTRUCTION,
+    columns: str = COLUMNS,
+    event_type: str = EVENT_TYPE,
     demos: str = DEMOS,
     shots: int = SHOTS,
     output: str = typer.Option(None, "--output", "-o", help="Write records to this file instead of stdout."),
@@ -61,7 +67,7 @@ def extract(
     verbatim: bool = VERBATIM,
     quiet: bool = QUIET,
 ) -> int:
-    """Extract entities or relations and print one JSON object per document (JSON Lines)."""
+    """Extract entities, relations, events, open tuples or a table; one JSON object per document."""
     from ieclid.documents import read_documents, resolve_inputs
     from ieclid.outputs import JsonlWriter
     from ieclid.run import RunSettings, extract_all, open_extractor
@@ -72,6 +78,7 @@ def extract(
         max_chunk_tokens=max_chunk_tokens, chunk_overlap=chunk_overlap,
         n_gpu_layers=n_gpu_layers, threads=threads, ctx=ctx, seed=seed,
         temperature=temperature, grammar=grammar, verbatim=verbatim,
+        event_type=event_type, instruction=instruction, columns=columns,
     )
     paths = resolve_inputs(inputs, glob)
     if not paths:

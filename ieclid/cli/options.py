@@ -14,6 +14,12 @@ class Task(StrEnum):
     ner = "ner"
     rc = "rc"
     re = "re"
+    ed = "ed"
+    eae = "eae"
+    ee = "ee"
+    ere = "ere"
+    openie = "openie"
+    table = "table"
 
 
 class Method(StrEnum):
@@ -24,6 +30,7 @@ class Method(StrEnum):
 class ProfileName(StrEnum):
     adelie = "adelie"
     chat_json = "chat-json"
+    instructuie = "instructuie"
 
 
 def _schema_names() -> list[str]:
@@ -34,7 +41,9 @@ def _schema_names() -> list[str]:
 
 TASK = typer.Option(
     Task.ner, "--task", "-t",
-    help="ner: entities; rc: relation between <e1>..</e1> and <e2>..</e2>; re: triples.",
+    help="ner: entities; rc: relation between <e1>..</e1> and <e2>..</e2>; re: triples; "
+    "ed: event triggers; eae: arguments of the event marked <event>..</event>; ee: events with "
+    "arguments; ere: event relations; openie: open tuples; table: a table (--instruction).",
 )
 LABELS = typer.Option(None, "--labels", "-l", help="Comma-separated labels, e.g. person,location.")
 SCHEMA = typer.Option(
@@ -72,6 +81,15 @@ VERBATIM = typer.Option(
     False, "--verbatim",
     help="Mentions must be exact spans of the text, in reading order: every item grounds exactly and "
     "a model cannot repeat or loop (small models extract less well under it).",
+)
+EVENT_TYPE = typer.Option(
+    None, "--event-type", help="eae: the marked event's type (its roles are offered); default: all roles."
+)
+INSTRUCTION = typer.Option(
+    None, "--instruction", "-i", help='table: what to extract, e.g. "every drug with its dose".'
+)
+COLUMNS = typer.Option(
+    None, "--columns", help="table: fix the columns, e.g. Drug,Dose; default: the model chooses."
 )
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 

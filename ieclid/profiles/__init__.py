@@ -2,6 +2,7 @@
 
 - `adelie`: the Tulu chat format, instructions and `[Answer]: ...` formats ADELIE was trained on.
 - `chat-json`: any chat model, through its own chat template, answering in JSON.
+- `instructuie`: InstructUIE's plain `Option: ... Text: ... Answer:` prompts (ner, re, ed, eae).
 
 A profile is chosen from the GGUF's metadata unless `--profile` names one.
 """
@@ -13,37 +14,41 @@ from typing import Protocol
 
 from ieclid.errors import UsageError
 from ieclid.schema import Schema
-from ieclid.tasks import Answer, Example
+from ieclid.tasks import Answer, Example, Request
 
 ChatRenderer = Callable[[list[dict[str, str]]], str]
 
-PROFILES = ("adelie", "chat-json")
+PROFILES = ("adelie", "chat-json", "instructuie")
 
 
 class Profile(Protocol):
     name: str
     render: ChatRenderer  # chat messages -> prompt text, as this model family expects
 
-    def prompt(self, task: str, schema: Schema, text: str, demos: list[Example]) -> str:
-        """The full prompt text for one chunk (rc: `text` keeps its <e1>/<e2> markers)."""
+    def prompt(
+        self, task: str, schema: Schema, text: str, demos: list[Example], request: Request | None = None
+    ) -> str:
+        """The full prompt text for one chunk (rc, ere, eae: `text` keeps its markers)."""
         ...
 
-    def grammar(self, task: str, schema: Schema, text: str) -> str:
+    def grammar(self, task: str, schema: Schema, text: str, request: Request | None = None) -> str:
         """A GBNF grammar for the answer to this chunk."""
         ...
 
-    def parse(self, task: str, schema: Schema, answer: str) -> Answer:
+    def parse(self, task: str, schema: Schema, answer: str, request: Request | None = None) -> Answer:
         """Items from the model's answer; anything unparseable is reported in `problems`."""
         ...
 
 
 def guess_profile(metadata: dict[str, str], path: str) -> str:
-    """ADELIE exports (named so in the GGUF or the file name) get `adelie`; others `chat-json`.
+    """ADELIE and InstructUIE exports (named so in the GGUF or file name) get their own profile.
 
     Chat markers alone cannot tell: Zephyr and Phi-3 share Tulu's `<|user|>` lines.
     """
     name = (metadata.get("general.name", "") + " " + path).lower()
-    return "adelie" if "adelie" in name else "chat-json"
+    if "adelie" in name:
+        return "adelie"
+    return "instructuie" if "instructuie" in name else "chat-json"
 
 
 def make_profile(name: str, chat_renderer: ChatRenderer, verbatim: bool = False) -> Profile:
@@ -56,6 +61,10 @@ def make_profile(name: str, chat_renderer: ChatRenderer, verbatim: bool = False)
         from ieclid.profiles.chat_json import ChatJsonProfile
 
         return ChatJsonProfile(chat_renderer, verbatim)
+    if name == "instructuie":
+        from ieclid.profiles.instructuie import InstructUieProfile
+
+        return InstructUieProfile(verbatim)
     raise UsageError(f"unknown profile {name!r}; choose from: {', '.join(PROFILES)}")
 
 
@@ -70,7 +79,8 @@ def match_label(raw: str, names: list[str]) -> str | None:
 
 
 NA_ANSWERS = (
-    "na", "none", "[]", "no entities", "no entities found", "no relation", "not related",
+    "na", "none", "no tuples", "no events", "no events detected",
+    "[]", "no entities", "no entities found", "no relation", "not related",
     "no relationship", "none found", "there are no entities in the text",
 )
 

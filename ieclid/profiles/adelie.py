@@ -2,7 +2,9 @@
 
 Tulu chat format (`<|user|>\\n...\\n<|assistant|>\\n`, BOS from the tokenizer), the
 test-time instruction and answer-format sentences of THU-KEG/ADELIE, and answers of
-the form `[Answer]: {entity}: {type}; ` or `[Answer]: ({subject}; {relation}; {object})\\n`.
+the form `[Answer]: {entity}: {type}; ` (also events and roles), `[Answer]: ({subject};
+{relation}; {object})\\n`, open IE tuples `({predicate}; {subject}; ...); ` and, for on-demand
+IE, `[Answer]: ` and a markdown table.
 """
 
 from __future__ import annotations
@@ -12,11 +14,33 @@ import re
 from ieclid.grammar import alternatives, free_span_rule, ordered_item_rules, span_rules
 from ieclid.profiles import is_empty_answer, match_label
 from ieclid.schema import Schema
-from ieclid.tasks import Answer, Choice, Example, Mention, Triple
-from ieclid.tasks.markers import find_marked_pair
+from ieclid.tasks import (
+    CHOICE_TASKS,
+    SPAN_TASKS,
+    TUPLE_SLOTS,
+    Answer,
+    Choice,
+    Example,
+    Mention,
+    OpenTuple,
+    Request,
+    Triple,
+    span_labels,
+)
+from ieclid.tasks.markers import find_marked_pair, find_marked_trigger
+from ieclid.tasks.tables import header_lines, parse_table, table_grammar
 
 NER_QUERY = 'Please give the answer in the form "[Answer]: {entity}: {type}; ".'
+ED_QUERY = 'Please give the answer in the form "[Answer]: {event}: {class}; ".'
+EAE_QUERY = 'Please give the answer in the form "[Answer]: {word}: {role}; ".'
 RC_QUERY = 'Please give the answer in the tuple form "[Answer]: ({subject}; {relation}; {object})\\n".'
+ERE_QUERY = (
+    'Please give the answer in the tuple form "[Answer]: ({first event}; {relation}; {second event});".'
+)
+OIE_QUERY = (
+    'Please give the answer in the tuple form "[Answer]: ({predicate}; {subject}; {object}; {time}; '
+    '{location})\\n". If one or more of the last three elements does not exist, it can be omitted.'
+)
 # Zero-shot wording of the released test files (few-nerd-supervised.jsonl, semeval.jsonl).
 NER_ZERO = (
     'For the given context "Text: \'{text}\'", identify and classify the named entities into '
@@ -45,9 +69,43 @@ RE_FEW = (
     "Find the entity pair with a relationship in the following text and choose the "
     "corresponding relationship from the set of categories: [{options}]. "
 )
+# The first entry of each instruction pool (scripts/tasks/instructions.json); these have no
+# text slot, so the text follows as `Text: '...'`, as in ADELIE's test files.
+ED_INSTRUCTION = (
+    "Please identify the events in the text and classify them into appropriate categories; "
+    "The collection of categories is : [{options}].\n"
+)
+EAE_INSTRUCTION = (
+    "Please extract event arguments and their roles for the events marked with <event> and "
+    "</event> in the text, the possible roles must be chosen from the Roleset. If there is no "
+    "roles for the event, place output'NA'.\n\nRoleset: [{options}]\n"
+)
+ERE_INSTRUCTION = (
+    "Please classify the temporal relation from the first event to the second event in the "
+    "following documents (marked with <Event> and </Event>). The set of temporal relations is as "
+    "follows: [{options}]. Don't consider any extra knowledge outside the given document. Don't "
+    "make any complex inferences and only consider direct relations. Don't extend the meaning of "
+    "an event to its surrounding words, but only consider the meaning of the specific words. "
+)
+OIE_INSTRUCTION = (
+    "Open information extraction requires the extraction of all relations in the sentence, i.e., "
+    "predicates, the subjects and objects corresponding to these relations, and the possible time "
+    "and place thesis elements. Please extract all the relational tuples in the following "
+    'sentence: {text}. If there are no relations in the text, please answer "NA".'
+)
+TABLE_SYSTEM = (
+    "You are a helpful assistant. Follow the user instruction to extract information from the "
+    "given text into a concise markdown table."
+)
+SPAN_WORDING = {  # task -> (zero-shot instruction with {text}, few-shot instruction, query)
+    "ner": (NER_ZERO, NER_FEW, NER_QUERY),
+    "ed": (ED_INSTRUCTION, ED_INSTRUCTION, ED_QUERY),
+    "eae": (EAE_INSTRUCTION, EAE_INSTRUCTION, EAE_QUERY),
+}
 
 _NER_ITEM = re.compile(r"\s*([^;]+?):\s*([^;:]+?)\s*(?:;|$)")
 _TRIPLE = re.compile(r"\(([^;()\n]*); ([^;()\n]*); ([^()\n]*)\)")
+_TUPLE = re.compile(r"\(([^()\n]*)\)")
 
 
 def tulu(messages: list[dict[str, str]]) -> str:
@@ -62,9 +120,10 @@ def tulu(messages: list[dict[str, str]]) -> str:
     return "".join(out) + "<|assistant|>\n"
 
 
-def _entity_markers(marked: str) -> str:
-    """ADELIE marks both mentions alike: `<entity> x </entity>`."""
-    return re.sub(r"\s*</e[12]>", " </entity>", re.sub(r"<e[12]>\s*", "<entity> ", marked))
+def _entity_markers(marked: str, tag: str = "entity") -> str:
+    """ADELIE marks mentions alike and spaced: `<entity> x </entity>`, `<event> x </event>`."""
+    opened = re.sub(r"<(?:e[12]|event)>\s*", f"<{tag}> ", marked)
+    return re.sub(r"\s*</(?:e[12]|event)>", f" </{tag}>", opened)
 
 
 def _relation_options(schema: Schema, both_directions: bool) -> list[str]:
@@ -76,6 +135,21 @@ def _relation_options(schema: Schema, both_directions: bool) -> list[str]:
     return options
 
 
+def _ere_options(schema: Schema) -> list[str]:
+    return [*schema.relation_names, *([schema.none_label] if schema.none_label else [])]
+
+
+def _shown(task: str, text: str) -> str:
+    """The text as ADELIE saw it: rc mentions as <entity>, ere events as <Event>, eae as <event>."""
+    if task == "rc":
+        return _entity_markers(text)
+    if task == "ere":
+        return _entity_markers(text, "Event")
+    if task == "eae":
+        return _entity_markers(text, "event")
+    return text
+
+
 class AdelieProfile:
     name = "adelie"
     render = staticmethod(tulu)
@@ -83,44 +157,91 @@ class AdelieProfile:
     def __init__(self, verbatim: bool = False) -> None:
         self.verbatim = verbatim  # mentions must be exact, in-order spans of the text
 
-    def prompt(self, task: str, schema: Schema, text: str, demos: list[Example]) -> str:
-        return self.render(self.messages(task, schema, text, demos))
+    def prompt(
+        self, task: str, schema: Schema, text: str, demos: list[Example], request: Request | None = None
+    ) -> str:
+        prompt = self.render(self.messages(task, schema, text, demos, request))
+        if task == "table" and request and request.columns:
+            prompt += "[Answer]: " + header_lines(request.columns)
+        return prompt
 
     def messages(
-        self, task: str, schema: Schema, text: str, demos: list[Example]
+        self, task: str, schema: Schema, text: str, demos: list[Example], request: Request | None = None
     ) -> list[dict[str, str]]:
-        if task == "ner":
-            options = ", ".join(schema.entity_names)
-            zero, few, query = NER_ZERO, NER_FEW, NER_QUERY
-        else:
-            options = ", ".join(_relation_options(schema, both_directions=task == "rc"))
-            zero, few, query = (RC_ZERO, RC_FEW, RC_QUERY) if task == "rc" else (RE_ZERO, RE_FEW, RC_QUERY)
-        shown = _entity_markers(text) if task == "rc" else text
+        request = request or Request()
+        if task == "table":
+            user = f"{request.instruction}\n\nText: {text}"
+            return [{"role": "system", "content": TABLE_SYSTEM}, {"role": "user", "content": user}]
         if not demos:
-            fields = {"text": shown, "options": options}
-            if task == "rc":
-                pair = find_marked_pair(text)
-                fields.update(e1=pair.e1_text, e2=pair.e2_text)
-            return [{"role": "user", "content": zero.format(**fields) + query + "\n"}]
+            return [{"role": "user", "content": self._zero_shot(task, schema, text, request)}]
         messages: list[dict[str, str]] = []
-        instruction = few.format(options=options) + query
+        instruction = self._instruction(task, schema, request)
         for number, demo in enumerate(demos):
-            demo_text = _entity_markers(demo.text) if task == "rc" else demo.text
             prefix = instruction if number == 0 else ""
-            messages.append({"role": "user", "content": f"{prefix}Text: '{demo_text}'"})
-            messages.append({"role": "assistant", "content": self.answer(task, schema, demo)})
-        messages.append({"role": "user", "content": f"Text: '{shown}'"})
+            messages.append({"role": "user", "content": prefix + self._text_turn(task, demo.text)})
+            messages.append({"role": "assistant", "content": self.answer(task, schema, demo, request)})
+        messages.append({"role": "user", "content": self._text_turn(task, text)})
         return messages
 
-    def answer(self, task: str, schema: Schema, example: Example) -> str:
-        """The gold answer for a demonstration, in the trained `[Answer]:` form."""
+    def _options(self, task: str, schema: Schema, request: Request) -> str:
+        if task in SPAN_TASKS:
+            return ", ".join(label.name for label in span_labels(task, schema, request))
+        if task == "ere":
+            return ", ".join(_ere_options(schema))
+        return ", ".join(_relation_options(schema, both_directions=task == "rc"))
+
+    def _instruction(self, task: str, schema: Schema, request: Request) -> str:
+        """The few-shot instruction and answer-format sentence, before the first text."""
+        options = self._options(task, schema, request)
+        if task in SPAN_TASKS:
+            _, few, query = SPAN_WORDING[task]
+            return few.format(options=options) + query
+        if task == "openie":
+            return OIE_INSTRUCTION.format(text="the text") + OIE_QUERY
+        if task == "ere":
+            return ERE_INSTRUCTION.format(options=options) + ERE_QUERY
+        return (RC_FEW if task == "rc" else RE_FEW).format(options=options) + RC_QUERY
+
+    def _text_turn(self, task: str, text: str) -> str:
+        if task == "ere":
+            pair = find_marked_pair(text)
+            return (
+                f"Document: '{_shown(task, text)}'\n\nThe first event: {pair.e1_text}\n"
+                f"The second event: {pair.e2_text}\n"
+            )
+        return f"Text: '{_shown(task, text)}'"
+
+    def _zero_shot(self, task: str, schema: Schema, text: str, request: Request) -> str:
+        options = self._options(task, schema, request)
+        shown = _shown(task, text)
         if task == "ner":
+            return NER_ZERO.format(text=shown, options=options) + NER_QUERY + "\n"
+        if task in SPAN_TASKS or task == "ere":
+            return self._instruction(task, schema, request) + "\n" + self._text_turn(task, text)
+        if task == "openie":
+            return OIE_INSTRUCTION.format(text=f"Text: '{shown}'") + OIE_QUERY + "\n"
+        if task == "rc":
+            pair = find_marked_pair(text)
+            fields = {"text": shown, "options": options, "e1": pair.e1_text, "e2": pair.e2_text}
+            return RC_ZERO.format(**fields) + RC_QUERY + "\n"
+        return RE_ZERO.format(text=shown, options=options) + RC_QUERY + "\n"
+
+    def answer(self, task: str, schema: Schema, example: Example, request: Request | None = None) -> str:
+        """The gold answer for a demonstration, in the trained `[Answer]:` form."""
+        if task in SPAN_TASKS:
             items = "".join(f"{text}: {label}; " for text, label in example.mentions)
-        elif task == "rc":
+        elif task in CHOICE_TASKS:
             pair = find_marked_pair(example.text)
             label, reverse = example.choice or (None, False)
             rel = schema.relation(label) if label else None
-            items = f"({pair.e1_text}; {rel.verbalise(reverse)}; {pair.e2_text})\n" if rel else ""
+            if rel is None:
+                items = ""
+            elif task == "ere":
+                items = f"({pair.e1_text}; {rel.name}; {pair.e2_text}); "
+            else:
+                items = f"({pair.e1_text}; {rel.verbalise(reverse)}; {pair.e2_text})\n"
+        elif task == "openie":
+            items = "".join("(" + "; ".join(t) + "); \n" for t in example.tuples)
         else:
             items = ""
             for head, label, tail in example.triples:
@@ -128,28 +249,39 @@ class AdelieProfile:
                 items += f"({head}; {rel.verbalise() if rel else label}; {tail})\n"
         return "[Answer]: " + (items or "NA")
 
-    def grammar(self, task: str, schema: Schema, text: str) -> str:
-        if task == "rc":
+    def grammar(self, task: str, schema: Schema, text: str, request: Request | None = None) -> str:
+        request = request or Request()
+        if task == "table":
+            return table_grammar("[Answer]: ", request.columns)
+        if task in CHOICE_TASKS:
             pair = find_marked_pair(text)
-            options = alternatives(_relation_options(schema, both_directions=True))
+            if task == "rc":
+                options, close = _relation_options(schema, both_directions=True), ')\\n"'
+            else:
+                options, close = schema.relation_names, '); "'
             return (
-                'root ::= "[Answer]: " ("NA" | "(" e1 "; " relation "; " e2 ")\\n")\n'
-                f"relation ::= {options}\n"
+                f'root ::= "[Answer]: " ("NA" | "(" e1 "; " relation "; " e2 "{close})\n'
+                f"relation ::= {alternatives(options)}\n"
                 f"e1 ::= {alternatives([pair.e1_text])}\ne2 ::= {alternatives([pair.e2_text])}\n"
             )
-        if task == "ner":
+        if task in SPAN_TASKS:
+            labels = [label.name for label in span_labels(task, schema, request)]
+            shown = find_marked_trigger(text)[0] if task == "eae" else text
             if self.verbatim:
-                items = ordered_item_rules(text, open_="", close='": " label "; "', sep="", end="")
+                items = ordered_item_rules(shown, open_="", close='": " label "; "', sep="", end="")
             else:
                 items = ['items ::= item+', 'item ::= span ": " label "; "', free_span_rule(forbid=":;")]
             return "\n".join([
                 'root ::= "[Answer]: " ("NA" | items)',
-                f"label ::= {alternatives(schema.entity_names)}",
+                f"label ::= {alternatives(labels)}",
                 *items,
             ]) + "\n"
         spans = span_rules(text) if self.verbatim else [free_span_rule(forbid=";()")]
         if not spans:
             return 'root ::= "[Answer]: NA"\n'
+        if task == "openie":
+            item = 'item ::= "(" span "; " span ("; " span ("; " span ("; " span)?)?)? "); \\n"'
+            return "\n".join(['root ::= "[Answer]: " ("NA" | item+)', item, *spans]) + "\n"
         return "\n".join([
             'root ::= "[Answer]: " ("NA" | item+)',
             'item ::= "(" span "; " relation "; " span ")\\n"',
@@ -157,31 +289,51 @@ class AdelieProfile:
             *spans,
         ]) + "\n"
 
-    def parse(self, task: str, schema: Schema, answer: str) -> Answer:
+    def parse(self, task: str, schema: Schema, answer: str, request: Request | None = None) -> Answer:
+        request = request or Request()
+        result = Answer()
+        if task == "table":
+            result.table = parse_table(answer, request.columns, result.problems)
+            return result
         marker = answer.find("[Answer]:")
         offset = marker + len("[Answer]:") if marker >= 0 else 0
         body = answer[offset:]
-        result = Answer()
         if not body.strip() or is_empty_answer(body):
-            if task == "rc":
+            if task in CHOICE_TASKS:
                 result.choice = Choice(None)
             return result
-        if task == "ner":
+        if task in SPAN_TASKS:
+            names = [label.name for label in span_labels(task, schema, request)]
             for match in _NER_ITEM.finditer(body):
                 label = match.group(2)
                 result.mentions.append(
                     Mention(
                         match.group(1).strip(),
-                        match_label(label, schema.entity_names) or label.strip(),
+                        match_label(label, names) or label.strip(),
                         (offset + match.start(1), offset + match.end(2)),
                     )
                 )
             if not result.mentions:
                 result.problems.append(f"unparseable answer: {body.strip()[:80]!r}")
             return result
+        if task == "openie":
+            for match in _TUPLE.finditer(body):
+                elements = tuple(e.strip() for e in match.group(1).split("; "))
+                if len(elements) >= 2 and all(elements):
+                    where = (offset + match.start(), offset + match.end())
+                    result.tuples.append(OpenTuple(elements[: len(TUPLE_SLOTS)], where))
+            if not result.tuples:
+                result.problems.append(f"unparseable answer: {body.strip()[:80]!r}")
+            return result
         for match in _TRIPLE.finditer(body):
             head, relation, tail = (g.strip() for g in match.groups())
             where = (offset + match.start(), offset + match.end())
+            if task == "ere":
+                name = match_label(relation, schema.relation_names)
+                if name is None and not match_label(relation, [schema.none_label or "none", "none"]):
+                    result.problems.append(f"relation outside the schema: {relation!r}")
+                result.choice = Choice(name, False, where)
+                return result
             name, reverse = self._relation(schema, relation)
             if task == "rc":
                 result.choice = Choice(name, reverse, where)
@@ -193,7 +345,7 @@ class AdelieProfile:
                 result.triples.append(
                     Triple(tail, name, head, where) if reverse else Triple(head, name, tail, where)
                 )
-        if task == "rc":
+        if task in CHOICE_TASKS:
             result.choice = Choice(None)
             result.problems.append(f"no relation tuple in the answer: {body.strip()[:80]!r}")
         elif not result.triples:

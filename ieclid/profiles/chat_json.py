@@ -19,8 +19,21 @@ from ieclid.grammar import (
 )
 from ieclid.profiles import ChatRenderer, match_label
 from ieclid.schema import Schema
-from ieclid.tasks import Answer, Choice, Example, Mention, Triple
-from ieclid.tasks.markers import find_marked_pair
+from ieclid.tasks import (
+    CHOICE_TASKS,
+    SPAN_TASKS,
+    TUPLE_SLOTS,
+    Answer,
+    Choice,
+    Example,
+    Mention,
+    OpenTuple,
+    Request,
+    Triple,
+    span_labels,
+)
+from ieclid.tasks.markers import find_marked_pair, find_marked_trigger
+from ieclid.tasks.tables import header_lines, parse_table, table_grammar
 
 NONE_OPTION = "none"
 
@@ -36,6 +49,42 @@ RC_SYSTEM = (
     "e2's role second:\n{labels}\n- {none}: none of the above.\n"
     'Answer with a JSON object {{"relation": option}}.'
 )
+ED_SYSTEM = (
+    "You are a precise event detector. Find every event of these types in the user's text, "
+    "each by its trigger, the word or short phrase that most clearly expresses it:\n{labels}\n"
+    'Answer with a JSON array of objects {{"text": trigger, "label": type}} in the order the '
+    "triggers appear, copying each trigger exactly as written. Answer [] if there is none."
+)
+EAE_SYSTEM = (
+    "You extract the arguments of one event. Its trigger is marked <event>...</event> in the "
+    "user's text{event_type}. The roles an argument can play:\n{labels}\n"
+    'Answer with a JSON array of objects {{"text": argument, "label": role}} in the order the '
+    "arguments appear, copying each exactly as written. Answer [] if there is none."
+)
+ERE_SYSTEM = (
+    "You classify how two marked events in the user's text relate: e1, marked <e1>...</e1>, and "
+    "e2, marked <e2>...</e2>. The options, each saying what e1 is to e2:\n{labels}\n"
+    "- {none}: none of the above.\n"
+    'Answer with a JSON object {{"relation": option}}.'
+)
+OIE_SYSTEM = (
+    "You extract every fact the user's text states as a tuple: the predicate (the verb phrase), "
+    "its subject, its object, and the time and location when the text gives them. "
+    'Answer with a JSON array of objects {{"predicate": ..., "subject": ..., "object": ...}}, '
+    'adding "time" and "location" only when present, copying each part exactly as written. '
+    "Answer [] if there is none."
+)
+TABLE_SYSTEM = (
+    "Follow the user's instruction to extract information from the given text into a concise "
+    "markdown table: a header row, a separator row, then one row per item; write N/A for a "
+    "missing value."
+)
+# One worked table, so chat models that never saw on-demand IE see the shape of the answer.
+TABLE_EXAMPLE = (
+    "List every person with their job.\n\nText: Dr. Ana Ruiz, a surgeon, met the pilot Tom Lee in Lisbon.",
+    "| Person | Job |\n| --- | --- |\n| Ana Ruiz | surgeon |\n| Tom Lee | pilot |\n",
+)
+SPAN_SYSTEMS = {"ner": NER_SYSTEM, "ed": ED_SYSTEM, "eae": EAE_SYSTEM}
 RE_SYSTEM = (
     "You extract relations between entities mentioned in the user's text. Relation types, "
     "each with what its head and tail are:\n{labels}\n"
@@ -69,51 +118,80 @@ class ChatJsonProfile:
         self.render = render
         self.verbatim = verbatim  # mentions must be exact, in-order spans of the text
 
-    def prompt(self, task: str, schema: Schema, text: str, demos: list[Example]) -> str:
-        messages = [{"role": "system", "content": self.system(task, schema)}]
+    def prompt(
+        self, task: str, schema: Schema, text: str, demos: list[Example], request: Request | None = None
+    ) -> str:
+        request = request or Request()
+        messages = [{"role": "system", "content": self.system(task, schema, request)}]
         for demo in demos:
             messages.append({"role": "user", "content": demo.text})
-            messages.append({"role": "assistant", "content": self.answer(task, schema, demo)})
+            messages.append({"role": "assistant", "content": self.answer(task, schema, demo, request)})
+        if task == "table":
+            messages.append({"role": "user", "content": TABLE_EXAMPLE[0]})
+            messages.append({"role": "assistant", "content": TABLE_EXAMPLE[1]})
+            messages.append({"role": "user", "content": f"{request.instruction}\n\nText: {text}"})
+            prompt = self.render(messages)
+            return prompt + header_lines(request.columns) if request.columns else prompt
         messages.append({"role": "user", "content": text})
         return self.render(messages)
 
-    def system(self, task: str, schema: Schema) -> str:
-        if task == "ner":
-            labels = "\n".join(_line(lab.name, lab.description) for lab in schema.entities)
-            return NER_SYSTEM.format(labels=labels)
+    def system(self, task: str, schema: Schema, request: Request | None = None) -> str:
+        request = request or Request()
+        if task in SPAN_TASKS:
+            labels = "\n".join(_line(lab.name, lab.description) for lab in span_labels(task, schema, request))
+            event_type = f" (an event of type {request.event_type})" if request.event_type else ""
+            return SPAN_SYSTEMS[task].format(labels=labels, event_type=event_type)
         if task == "rc":
             lines = []
             for option, (name, _) in _rc_options(schema).items():
                 lines.append(_line(option, schema.relation(name).description))
             none = schema.none_label or NONE_OPTION
             return RC_SYSTEM.format(labels="\n".join(lines), none=none)
+        if task == "ere":
+            lines = [_line(rel.name, rel.description) for rel in schema.relations]
+            return ERE_SYSTEM.format(labels="\n".join(lines), none=schema.none_label or NONE_OPTION)
+        if task == "openie":
+            return OIE_SYSTEM
+        if task == "table":
+            return TABLE_SYSTEM
         lines = []
         for rel in schema.relations:
             roles = f" (head: {rel.roles[0]}, tail: {rel.roles[1]})" if rel.roles else ""
             lines.append(_line(rel.name + roles, rel.description))
         return RE_SYSTEM.format(labels="\n".join(lines))
 
-    def answer(self, task: str, schema: Schema, example: Example) -> str:
-        if task == "ner":
+    def answer(self, task: str, schema: Schema, example: Example, request: Request | None = None) -> str:
+        if task in SPAN_TASKS:
             return _dumps([{"text": t, "label": lab} for t, lab in example.mentions])
-        if task == "rc":
+        if task in CHOICE_TASKS:
             label, reverse = example.choice or (None, False)
             rel = schema.relation(label) if label else None
-            option = rel.verbalise(reverse) if rel else (schema.none_label or NONE_OPTION)
+            if rel is None:
+                option = schema.none_label or NONE_OPTION
+            else:
+                option = rel.verbalise(reverse) if task == "rc" else rel.name
             return _dumps({"relation": option})
+        if task == "openie":
+            return _dumps([dict(zip(TUPLE_SLOTS, t, strict=False)) for t in example.tuples])
         return _dumps([{"head": h, "relation": r, "tail": t} for h, r, t in example.triples])
 
-    def grammar(self, task: str, schema: Schema, text: str) -> str:
-        if task == "rc":
+    def grammar(self, task: str, schema: Schema, text: str, request: Request | None = None) -> str:
+        request = request or Request()
+        if task == "table":
+            return table_grammar("", request.columns)
+        if task in CHOICE_TASKS:
             find_marked_pair(text)
-            options = [*_rc_options(schema), schema.none_label or NONE_OPTION]
+            names = list(_rc_options(schema)) if task == "rc" else schema.relation_names
+            options = [*names, schema.none_label or NONE_OPTION]
             return f'root ::= "{{\\"relation\\": \\"" {alternatives(options, json_string_escape)} "\\"}}"\n'
         root = 'root ::= "[" ("]" | item (", " item)* "]")'
-        if task == "ner":
-            labels = f"label ::= {alternatives(schema.entity_names, json_string_escape)}"
+        if task in SPAN_TASKS:
+            names = [label.name for label in span_labels(task, schema, request)]
+            labels = f"label ::= {alternatives(names, json_string_escape)}"
             if self.verbatim:
+                shown = find_marked_trigger(text)[0] if task == "eae" else text
                 items = ordered_item_rules(
-                    text,
+                    shown,
                     open_='{"text": "',
                     close='"\\", \\"label\\": \\"" label "\\"}"',
                     sep=", ",
@@ -126,6 +204,15 @@ class ChatJsonProfile:
         spans = span_rules(text, escape=json_string_escape) if self.verbatim else [free_span_rule(json=True)]
         if not spans:
             return 'root ::= "[]"\n'
+        if task == "openie":
+            def slot(name: str) -> str:
+                return f'"\\"{name}\\": \\"" span "\\""'
+
+            item = (
+                f'item ::= "{{" {slot("predicate")} ", " {slot("subject")} (", " {slot("object")})? '
+                f'(", " {slot("time")})? (", " {slot("location")})? "}}"'
+            )
+            return "\n".join([root, item, *spans]) + "\n"
         item = (
             'item ::= "{\\"head\\": \\"" span "\\", \\"relation\\": \\"" label '
             '"\\", \\"tail\\": \\"" span "\\"}"'
@@ -133,12 +220,16 @@ class ChatJsonProfile:
         labels = f"label ::= {alternatives(schema.relation_names, json_string_escape)}"
         return "\n".join([root, item, labels, *spans]) + "\n"
 
-    def parse(self, task: str, schema: Schema, answer: str) -> Answer:
+    def parse(self, task: str, schema: Schema, answer: str, request: Request | None = None) -> Answer:
+        request = request or Request()
         result = Answer()
+        if task == "table":
+            result.table = parse_table(answer, request.columns, result.problems)
+            return result
         values = _decode_values(answer, result)
-        if task == "rc":
+        if task in CHOICE_TASKS:
             result.choice = Choice(None)
-            options = _rc_options(schema)
+            options = _rc_options(schema) if task == "rc" else {n: (n, False) for n in schema.relation_names}
             for value, where in values:
                 raw = value.get("relation") if isinstance(value, dict) else value
                 if not isinstance(raw, str):
@@ -150,13 +241,20 @@ class ChatJsonProfile:
                     result.problems.append(f"relation outside the schema: {raw!r}")
                 break
             return result
+        names = [label.name for label in span_labels(task, schema, request)] if task in SPAN_TASKS else []
         for value, where in values:
-            if task == "ner":
-                mention = _mention(value, schema, where)
+            if task in SPAN_TASKS:
+                mention = _mention(value, names, where)
                 if mention:
                     result.mentions.append(mention)
                 else:
-                    result.problems.append(f"not an entity object: {_dumps(value)[:80]}")
+                    result.problems.append(f"not an item object: {_dumps(value)[:80]}")
+            elif task == "openie":
+                found = _open_tuple(value, where)
+                if found:
+                    result.tuples.append(found)
+                else:
+                    result.problems.append(f"not a tuple object: {_dumps(value)[:80]}")
             else:
                 triple = _triple(value, schema, where)
                 if triple:
@@ -208,17 +306,33 @@ def _decode_values(answer: str, result: Answer) -> list[tuple[object, tuple[int,
     return values
 
 
-def _mention(value: object, schema: Schema, where: tuple[int, int]) -> Mention | None:
+def _first(value: dict, keys: tuple[str, ...]) -> object:
+    return next((value[k] for k in keys if k in value), None)
+
+
+def _mention(value: object, names: list[str], where: tuple[int, int]) -> Mention | None:
     if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
         text, label = value
     elif isinstance(value, dict):
-        text = value.get("text", value.get("entity", value.get("name")))
-        label = value.get("label", value.get("type"))
+        text = _first(value, ("text", "entity", "name", "trigger", "argument"))
+        label = _first(value, ("label", "type", "role"))
     else:
         return None
     if not isinstance(text, str) or not isinstance(label, str):
         return None
-    return Mention(text.strip(), match_label(label, schema.entity_names) or label, where)
+    return Mention(text.strip(), match_label(label, names) or label, where)
+
+
+def _open_tuple(value: object, where: tuple[int, int]) -> OpenTuple | None:
+    """Slots by name; a missing middle slot (no object, but a time) is kept as an empty string."""
+    if not isinstance(value, dict):
+        return None
+    parts = [value.get(slot) for slot in TUPLE_SLOTS]
+    if not all(isinstance(p, str) and p.strip() for p in parts[:2]):
+        return None
+    while parts and not (isinstance(parts[-1], str) and parts[-1].strip()):
+        parts.pop()
+    return OpenTuple(tuple(p.strip() if isinstance(p, str) else "" for p in parts), where)
 
 
 def _triple(value: object, schema: Schema, where: tuple[int, int]) -> Triple | None:

@@ -14,7 +14,7 @@ from ieclid.errors import UsageError
 from ieclid.grammar import alternatives
 from ieclid.profiles import ChatRenderer
 from ieclid.schema import Schema
-from ieclid.tasks import Answer, Choice, Example
+from ieclid.tasks import Answer, Choice, Example, Request
 from ieclid.tasks.markers import find_marked_pair
 
 INSTRUCTION = "Determine which option can be inferred from the given Sentence."
@@ -58,7 +58,9 @@ class Qa4reProfile:
         example = f"Sentence: {sentence}\nOptions:\n" + "\n".join(lines) + "\n"
         return f"{INSTRUCTION}\n\n{example}\n{QUESTION}\n\nOption:"
 
-    def prompt(self, task: str, schema: Schema, text: str, demos: list[Example]) -> str:
+    def prompt(
+        self, task: str, schema: Schema, text: str, demos: list[Example], request: Request | None = None
+    ) -> str:
         _require_rc(task)
         messages: list[dict[str, str]] = []
         for demo in demos:
@@ -67,7 +69,7 @@ class Qa4reProfile:
         messages.append({"role": "user", "content": self.question(schema, text)})
         return self.render(messages)
 
-    def answer(self, task: str, schema: Schema, example: Example) -> str:
+    def answer(self, task: str, schema: Schema, example: Example, request: Request | None = None) -> str:
         pair = find_marked_pair(example.text)
         label, reverse = example.choice or (None, False)
         choices = options(schema, pair.e1_text, pair.e2_text)
@@ -76,13 +78,13 @@ class Qa4reProfile:
                 return LETTERS[i]
         return LETTERS[len(choices) - 1]
 
-    def grammar(self, task: str, schema: Schema, text: str) -> str:
+    def grammar(self, task: str, schema: Schema, text: str, request: Request | None = None) -> str:
         _require_rc(task)
         pair = find_marked_pair(text)
         letters = LETTERS[: len(options(schema, pair.e1_text, pair.e2_text))]
         return f'root ::= " "? {alternatives(letters)}\n'
 
-    def parse(self, task: str, schema: Schema, answer: str) -> Answer:
+    def parse(self, task: str, schema: Schema, answer: str, request: Request | None = None) -> Answer:
         """The answer's first letter -> its option's relation (the letters do not depend on the text)."""
         result = Answer(choice=Choice(None))
         choices = options(schema, "", "")

@@ -2,6 +2,11 @@
 
 A profile (see `ieclid.profiles`) turns a task into prompt text and a grammar, and
 parses the model's answer into the items below; the pipeline grounds them.
+
+Tasks share answer shapes: ner, ed and eae answer a list of `span: label` items (entity
+types, event types, argument roles); rc and ere choose one label for a marked pair; re
+lists triples; openie lists n-ary tuples; table answers a markdown table. `ee` runs ed,
+then eae for each trigger; `ere` on unmarked text runs ed, then classifies event pairs.
 """
 
 from __future__ import annotations
@@ -9,13 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ieclid.errors import UsageError
-from ieclid.schema import Schema
+from ieclid.schema import Label, Schema
 
 TASKS = {
     "ner": "named entities with types",
     "rc": "the relation between two marked mentions (<e1>..</e1>, <e2>..</e2>)",
     "re": "relation triples (head, relation, tail) with both ends grounded",
+    "ed": "event triggers with event types",
+    "eae": "arguments with roles for the event whose trigger is marked <event>..</event>",
+    "ee": "events: trigger, type and arguments with roles (ed, then eae per trigger)",
+    "ere": "relations between events: two marked (<e1>, <e2>) or every pair of detected triggers",
+    "openie": "open relation tuples: predicate, subject, object, time, location",
+    "table": "a markdown table of what --instruction asks for",
 }
+SPAN_TASKS = ("ner", "ed", "eae")  # answers: `span: label` lists
+CHOICE_TASKS = ("rc", "ere")  # answers: one label for a marked pair
+# Open IE tuple slots, in the order ADELIE's answers give them.
+TUPLE_SLOTS = ("predicate", "subject", "object", "time", "location")
 
 
 @dataclass(frozen=True)
@@ -44,29 +59,85 @@ class Choice:
     where: tuple[int, int] | None = None
 
 
+@dataclass(frozen=True)
+class OpenTuple:
+    """An open IE tuple: `elements` follows TUPLE_SLOTS; missing trailing slots are absent."""
+
+    elements: tuple[str, ...]
+    where: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
 @dataclass
 class Answer:
     mentions: list[Mention] = field(default_factory=list)
     triples: list[Triple] = field(default_factory=list)
     choice: Choice | None = None
+    tuples: list[OpenTuple] = field(default_factory=list)
+    table: Table | None = None
     problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Example:
-    """A solved example, used as a few-shot demonstration. For rc, `text` carries the markers."""
+    """A solved example, used as a few-shot demonstration.
+
+    For rc and ere, `text` carries <e1>/<e2> markers; for eae, the trigger's <event> markers.
+    `mentions` holds (span, label) for ner, (trigger, type) for ed, (argument, role) for eae.
+    """
 
     text: str
     mentions: tuple[tuple[str, str], ...] = ()
     triples: tuple[tuple[str, str, str], ...] = ()
     choice: tuple[str | None, bool] | None = None
+    tuples: tuple[tuple[str, ...], ...] = ()
 
 
-def check_task_schema(task: str, schema: Schema) -> None:
+@dataclass(frozen=True)
+class Request:
+    """What one prompt asks beyond the schema: eae's event type, table's instruction/columns."""
+
+    event_type: str | None = None
+    instruction: str = ""
+    columns: tuple[str, ...] = ()
+
+
+def span_labels(task: str, schema: Schema, request: Request | None = None) -> tuple[Label, ...]:
+    """The labels a span task chooses from: entity types, event types, or the event's roles."""
+    if task == "ner":
+        return schema.entities
+    if task == "ed":
+        return tuple(Label(e.name, e.description) for e in schema.events)
+    if task == "eae":
+        return schema.roles(request.event_type if request else None)
+    raise ValueError(f"{task} is not a span task")
+
+
+def check_task_schema(task: str, schema: Schema, event_type: str | None = None) -> None:
     """Fail early (exit 2) when the schema lacks the labels the task needs."""
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r}; choose from: {', '.join(TASKS)}")
-    if task == "ner" and not schema.entities:
-        raise UsageError(f"schema {schema.name!r} has no entity labels, which --task ner needs")
-    if task in ("rc", "re") and not schema.relations:
-        raise UsageError(f"schema {schema.name!r} has no relation labels, which --task {task} needs")
+    needs = {
+        "ner": ("entity labels", schema.entities),
+        "rc": ("relation labels", schema.relations),
+        "re": ("relation labels", schema.relations),
+        "ere": ("relation labels", schema.relations),
+        "ed": ("event types", schema.events),
+        "ee": ("event types with roles", schema.roles()),
+        "eae": ("event roles", schema.roles()),
+    }
+    if task in needs and not needs[task][1]:
+        raise UsageError(f"schema {schema.name!r} has no {needs[task][0]}, which --task {task} needs")
+    if event_type is not None:
+        if task != "eae":
+            raise UsageError("--event-type is for --task eae")
+        if schema.event(event_type) is None:
+            raise UsageError(
+                f"event type {event_type!r} is not in schema {schema.name!r}; "
+                f"choose from: {', '.join(schema.event_names)}"
+            )

@@ -1,7 +1,8 @@
-"""SemEval-style marked mentions for relation classification: `<e1>x</e1> ... <e2>y</e2>`.
+"""Marked mentions in input text: `<e1>x</e1> ... <e2>y</e2>` for rc and ere (SemEval's
+markers), `<event>x</event>` for the trigger whose arguments eae extracts (ADELIE's).
 
 The record's text is the document with the markers removed, so offsets point into
-clean text; the two mentions become entities T1 (e1) and T2 (e2).
+clean text.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_MARKER = re.compile(r"</?e[12]>")
+_MARKER = re.compile(r"</?(?:e[12]|event)>")
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,12 @@ class MarkedPair:
         return self.text[self.e2[0] : self.e2[1]]
 
 
-def find_marked_pair(marked: str) -> MarkedPair:
-    """Strip the markers and return where e1 and e2 are; ValueError says what is wrong."""
+def has_markers(text: str, name: str) -> bool:
+    return f"<{name}>" in text
+
+
+def strip_markers(marked: str) -> tuple[str, dict[str, tuple[int, int]]]:
+    """The text without markers, and where each marked span is; ValueError says what is wrong."""
     clean: list[str] = []
     opened: dict[str, int] = {}
     spans: dict[str, tuple[int, int]] = {}
@@ -51,11 +56,33 @@ def find_marked_pair(marked: str) -> MarkedPair:
     clean.append(marked[pos:])
     if opened:
         raise ValueError(f"<{next(iter(opened))}> is never closed")
+    return "".join(clean), spans
+
+
+def find_marked_pair(marked: str) -> MarkedPair:
+    """Strip the markers and return where e1 and e2 are; ValueError says what is wrong."""
+    text, spans = strip_markers(marked)
     missing = [n for n in ("e1", "e2") if n not in spans]
     if missing:
         raise ValueError(
             "relation classification needs both mentions marked as <e1>..</e1> and <e2>..</e2>; "
             f"missing {' and '.join(missing)}"
         )
-    return MarkedPair("".join(clean), spans["e1"], spans["e2"])
+    return MarkedPair(text, spans["e1"], spans["e2"])
+
+
+def find_marked_trigger(marked: str) -> tuple[str, tuple[int, int]]:
+    """eae: the text without markers and where the <event>..</event> trigger is."""
+    text, spans = strip_markers(marked)
+    if "event" not in spans:
+        raise ValueError("argument extraction needs the trigger marked as <event>..</event>")
+    return text, spans["event"]
+
+
+def mark(text: str, spans: dict[str, tuple[int, int]]) -> str:
+    """Insert markers around spans (which must not overlap): the inverse of strip_markers."""
+    out = text
+    for name, (start, end) in sorted(spans.items(), key=lambda kv: kv[1][0], reverse=True):
+        out = out[:start] + f"<{name}>" + out[start:end] + f"</{name}>" + out[end:]
+    return out
 
