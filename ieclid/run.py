@@ -130,6 +130,13 @@ def open_extractor(settings: RunSettings):
     )
     profile_name = settings.profile or guess_profile(backend.metadata, model_path)
     profile = make_profile(profile_name, backend.format_chat, settings.verbatim)
+    if settings.task not in getattr(profile, "tasks", (settings.task,)):
+        backend.close()
+        known = ", ".join(profile.tasks)
+        raise UsageError(
+            f"profile {profile_name} does not do --task {settings.task} (it knows {known}); "
+            "use --profile adelie or chat-json"
+        )
     if settings.method == "qa4re":
         from ieclid.profiles.qa4re import Qa4reProfile
 

@@ -267,7 +267,7 @@ class AdelieProfile:
         if task in SPAN_TASKS:
             labels = [label.name for label in span_labels(task, schema, request)]
             shown = find_marked_trigger(text)[0] if task == "eae" else text
-            if self.verbatim:
+            if self.verbatim or task == "ed":  # triggers are words of the text, always
                 items = ordered_item_rules(shown, open_="", close='": " label "; "', sep="", end="")
             else:
                 items = ['items ::= item+', 'item ::= span ": " label "; "', free_span_rule(forbid=":;")]

@@ -188,7 +188,7 @@ class ChatJsonProfile:
         if task in SPAN_TASKS:
             names = [label.name for label in span_labels(task, schema, request)]
             labels = f"label ::= {alternatives(names, json_string_escape)}"
-            if self.verbatim:
+            if self.verbatim or task == "ed":  # triggers are words of the text, always
                 shown = find_marked_trigger(text)[0] if task == "eae" else text
                 items = ordered_item_rules(
                     shown,

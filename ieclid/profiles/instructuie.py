@@ -49,6 +49,7 @@ def _require(task: str) -> None:
 
 class InstructUieProfile:
     name = "instructuie"
+    tasks = (*TASKS, "ee")  # ee runs as ed, then eae
 
     def __init__(self, verbatim: bool = False) -> None:
         self.verbatim = verbatim

@@ -33,7 +33,10 @@ def _split_row(line: str) -> list[str] | None:
 
 
 def parse_table(answer: str, columns: tuple[str, ...], problems: list[str]) -> Table:
-    """Columns from the header (when `columns` is empty) and rows, padded or cut to fit them."""
+    """Columns from the header (when `columns` is empty) and rows, padded or cut to fit them.
+
+    Text before the table (ADELIE's `[Answer]: ` on the header line) is ignored."""
+    answer = answer.split("[Answer]:", 1)[-1]
     rows: list[tuple[str, ...]] = []
     found = columns
     for line in answer.splitlines():
