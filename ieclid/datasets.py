@@ -229,10 +229,14 @@ def read_fewrel(path: Path) -> Iterator[Annotated]:
         data = orjson.loads(path.read_bytes())
         names_path = path.with_name("pid2name.json")
         names = orjson.loads(names_path.read_bytes()) if names_path.is_file() else {}
-        for pid, instances in data.items():
-            label = names[pid][0] if pid in names else pid
-            for number, item in enumerate(instances, start=1):
-                yield Annotated(f"{pid}:{number}", _fewrel_marked(item), choice=(label, False))
+        # Round-robin over relations, so the first N items (`--limit`) cover every relation.
+        longest = max((len(v) for v in data.values()), default=0)
+        for number in range(longest):
+            for pid, instances in data.items():
+                if number < len(instances):
+                    label = names[pid][0] if pid in names else pid
+                    marked = _fewrel_marked(instances[number])
+                    yield Annotated(f"{pid}:{number + 1}", marked, choice=(label, False))
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise UsageError(f"{path}: not a FewRel file ({exc})") from None
 

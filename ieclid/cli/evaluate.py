@@ -40,7 +40,8 @@ class Format(StrEnum):
 @app.command("eval", no_args_is_help=True)
 def evaluate(
     gold: str = typer.Option(
-        ..., "--gold", "-g", help="Gold file: CoNLL/BIO or ieclid records (ner); SemEval-2010 (rc)."
+        ..., "--gold", "-g",
+        help="Gold file: CoNLL/BIO or ieclid records (ner); SemEval-2010 or FewRel (rc); PHEE (ed, eae, ee).",
     ),
     pred: str = typer.Option(
         None, "--pred", "-p", help="Predicted ieclid records (JSONL); else the model runs on the gold texts."

@@ -11,26 +11,49 @@ from pathlib import Path
 
 import orjson
 
-from ieclid.datasets import Annotated, read_conll, read_records, read_semeval, sniff_format
+from ieclid.datasets import (
+    READERS,
+    Annotated,
+    read_conll,
+    read_records,
+    read_semeval,
+    sniff_format,
+)
 from ieclid.documents import Document
 from ieclid.errors import UsageError
 from ieclid.evaluation import semeval
 from ieclid.evaluation.spans import PRF, SpanScores
-from ieclid.tasks.markers import find_marked_pair
+from ieclid.tasks.markers import strip_markers
+
+EVENT_TASKS = ("ed", "eae", "ee")
 
 
 def read_gold(path: str, task: str) -> list[Annotated]:
-    """Gold documents for `task`: CoNLL/BIO or ieclid records (ner); SemEval-2010 files (rc)."""
+    """Gold documents for `task`: CoNLL/BIO or ieclid records (ner); SemEval-2010 or FewRel (rc);
+    PHEE (ed, ee; eae gets one document per gold event, its trigger marked)."""
     fmt = sniff_format(path, "gold")
     file = Path(path)
     if task == "ner":
         docs = list(read_records(file) if fmt == "records" else read_conll(file))
     elif task == "rc":
-        docs = list(read_semeval(file))
+        docs = list(READERS["fewrel"](file) if fmt == "fewrel" else read_semeval(file))
         if not docs:
             raise UsageError(f"{path}: expected a SemEval-2010 Task 8 file ('<id><TAB>\"sentence\"' lines)")
+    elif task in EVENT_TASKS:
+        if fmt != "phee":
+            raise UsageError(f"{path}: --task {task} is scored on PHEE JSON Lines files")
+        docs = list(READERS["phee"](file))
+        if task == "eae":
+            # Offsets stay those of the text without markers, which is what records hold.
+            docs = [
+                Annotated(f"{doc.id}#{number}", example.text, events=[event])
+                for doc in docs
+                for number, (example, event) in enumerate(
+                    zip(doc.examples("eae"), doc.events, strict=True), start=1
+                )
+            ]
     else:
-        raise UsageError(f"ieclid eval does not score --task {task} yet; it scores ner and rc")
+        raise UsageError(f"ieclid eval does not score --task {task} yet; it scores ner, rc, ed, eae and ee")
     if not docs:
         raise UsageError(f"{path}: no gold documents found")
     return docs
@@ -52,7 +75,7 @@ def read_predictions(path: str) -> list[dict]:
 
 
 def _plain_text(doc: Annotated, task: str) -> str:
-    return find_marked_pair(doc.text).text if task == "rc" else doc.text
+    return strip_markers(doc.text)[0] if task in ("rc", "eae") else doc.text
 
 
 def align(gold: list[Annotated], records: list[dict], task: str) -> list[dict | None]:
@@ -100,6 +123,39 @@ def score_ner(gold: list[Annotated], predictions: list[dict | None]) -> dict:
             "missing": missing, **scores.as_dict()}
 
 
+def score_events(task: str, gold: list[Annotated], predictions: list[dict | None]) -> dict:
+    """Triggers: exact span and event type. Arguments: exact span, role and the event's type
+    (eae: of the one marked event, whose trigger is given)."""
+    triggers, arguments = SpanScores(), SpanScores()
+    missing = 0
+    for doc, record in zip(gold, predictions, strict=True):
+        if record is None or "error" in record:
+            missing += 1
+        record = record or {}
+        entities = {e["id"]: e for e in record.get("entities", [])}
+        pred_triggers, pred_arguments = [], []
+        for event in record.get("events", []):
+            trigger = entities.get(event["trigger"], {})
+            event_type = event["label"] if task != "eae" else doc.events[0].label
+            if trigger.get("start") is not None:
+                pred_triggers.append((trigger["start"], trigger["end"], event["label"]))
+            for argument in event["arguments"]:
+                span = entities.get(argument["ref"], {})
+                if span.get("start") is not None:
+                    pred_arguments.append((span["start"], span["end"], f"{event_type}/{argument['role']}"))
+        triggers.add([(e.start, e.end, e.label) for e in doc.events], pred_triggers)
+        gold_arguments = [(s, t, f"{e.label}/{role}") for e in doc.events for s, t, role in e.arguments]
+        arguments.add(gold_arguments, pred_arguments)
+    main = triggers if task == "ed" else arguments
+    report = {"task": task, "n": len(gold), "missing": missing, **main.as_dict()}
+    report["metric"] = "micro F1, " + (
+        "trigger span and event type" if task == "ed" else "argument span, role and event type"
+    )
+    if task == "ee":
+        report["triggers"] = triggers.as_dict()
+    return report
+
+
 def gold_label(doc: Annotated) -> str:
     return semeval.directed_label(*(doc.choice or (None, False)))
 
@@ -145,7 +201,41 @@ def semeval_report(key: dict[str, str], proposed: dict[str, str]) -> dict:
 
 
 def score(task: str, gold: list[Annotated], predictions: list[dict | None]) -> dict:
-    return score_ner(gold, predictions) if task == "ner" else score_rc(gold, predictions)
+    if task == "ner":
+        return score_ner(gold, predictions)
+    if task in EVENT_TASKS:
+        return score_events(task, gold, predictions)
+    if all(doc.choice is None or doc.choice[0] is None or "-" in doc.choice[0] for doc in gold):
+        return score_rc(gold, predictions)  # SemEval-2010's labels
+    return score_rc_micro(gold, predictions)
+
+
+def score_rc_micro(gold: list[Annotated], predictions: list[dict | None]) -> dict:
+    """Other relation sets (FewRel): micro-F1 over the positive labels, as QA4RE reports."""
+    overall = PRF()
+    per_label: dict[str, PRF] = {}
+    missing = 0
+    for doc, record in zip(gold, predictions, strict=True):
+        if record is None or "error" in record:
+            missing += 1
+        relations = (record or {}).get("relations") or []
+        entities = {e["id"]: e["label"] for e in (record or {}).get("entities", [])}
+        predicted = None
+        if relations and entities.get(relations[0]["head"]) == "e1":
+            predicted = relations[0]["label"]
+        label = doc.choice[0] if doc.choice else None
+        for key in {label, predicted} - {None}:
+            stats = per_label.setdefault(key, PRF())
+            stats.n_gold += key == label
+            stats.n_pred += key == predicted
+            stats.tp += key == label == predicted
+        overall.n_gold += label is not None
+        overall.n_pred += predicted is not None
+        overall.tp += label is not None and label == predicted
+    return {
+        "task": "rc", "metric": "micro F1 over positive labels (QA4RE)", "n": len(gold), "missing": missing,
+        **overall.as_dict(), "per_label": {k: v.as_dict() for k, v in sorted(per_label.items())},
+    }
 
 
 def score_semeval_files(key_path: str, answers_path: str) -> dict:

@@ -1,0 +1,56 @@
+"""Event and FewRel scoring: perfect predictions score 1, hand-made mistakes cost what they should."""
+
+import pytest
+
+from ieclid.evaluation.run import read_gold, score
+from ieclid.records import RecordBuilder
+from ieclid.tasks.markers import strip_markers
+
+
+def perfect(doc, task: str) -> dict:
+    """The record a flawless model would write for a gold PHEE document."""
+    text = strip_markers(doc.text)[0]
+    builder = RecordBuilder(doc.id, task, "phee", "gold", "gold", text)
+    for event in doc.events:
+        trigger = builder.add_entity(event.label, text[event.start : event.end], event.start, event.end, "exact", None)
+        event_id = builder.add_event(event.label, trigger, None)
+        for start, end, role in event.arguments:
+            ref = builder.add_entity(role, text[start:end], start, end, "exact", None)
+            builder.add_argument(event_id, role, ref, None)
+    return builder.build(0)
+
+
+@pytest.mark.parametrize("task", ["ed", "eae", "ee"])
+def test_perfect_event_predictions_score_one(shared_data, task):
+    gold = read_gold(str(shared_data / "phee" / "test.jsonl"), task)[:60]
+    report = score(task, gold, [perfect(doc, task) for doc in gold])
+    assert report["f1"] == 1.0 and report["n_gold"] > 0
+    if task == "ee":
+        assert report["triggers"]["f1"] == 1.0
+
+
+def test_event_mistakes_are_counted(shared_data):
+    gold = read_gold(str(shared_data / "phee" / "test.jsonl"), "ee")[:1]
+    record = perfect(gold[0], "ee")
+    n_args = len(record["events"][0]["arguments"])
+    record["events"][0]["arguments"][0]["role"] = "Wrong"  # one wrong role: one FP, one FN
+    report = score("ee", gold, [record])
+    assert report["tp"] == n_args - 1 and report["n_pred"] == n_args and report["n_gold"] == n_args
+    assert score("ed", gold, [None])["recall"] == 0.0
+
+
+def test_fewrel_gold_is_balanced_and_scored_micro(shared_data):
+    gold = read_gold(str(shared_data / "fewrel_val_wiki" / "val_wiki.json"), "rc")[:32]
+    assert len({doc.choice[0] for doc in gold}) == 16
+    records = []
+    for number, doc in enumerate(gold):
+        text, spans = strip_markers(doc.text)
+        builder = RecordBuilder(doc.id, "rc", "fewrel", "m", "p", text)
+        e1 = builder.add_entity("e1", text[slice(*spans["e1"])], *spans["e1"], "exact", None)
+        e2 = builder.add_entity("e2", text[slice(*spans["e2"])], *spans["e2"], "exact", None)
+        if number % 2 == 0:  # right on every other item, nothing on the rest
+            builder.add_relation(doc.choice[0], e1, e2, None)
+        records.append(builder.build(0))
+    report = score("rc", gold, records)
+    assert report["metric"].startswith("micro F1 over positive labels")
+    assert (report["precision"], report["recall"]) == (1.0, 0.5)
