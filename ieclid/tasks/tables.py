@@ -46,7 +46,7 @@ def parse_table(answer: str, columns: tuple[str, ...], problems: list[str]) -> T
         if not found:
             found = tuple(cells)
             continue
-        if all(_SEPARATOR_CELL.fullmatch(c) for c in cells):
+        if all(_SEPARATOR_CELL.fullmatch(c) for c in cells) or not any(cells):
             continue
         if len(cells) != len(found):
             problems.append(f"a table row has {len(cells)} cells for {len(found)} columns")
