@@ -8,7 +8,7 @@ yields `Annotated` documents with character offsets into a plain text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,17 +134,21 @@ def parse_semeval_label(label: str) -> tuple[str | None, bool]:
     return (match.group(1), match.group(2) == "e2")
 
 
-def read_records(path: Path) -> Iterator[Annotated]:
-    """ieclid JSONL records (or any JSONL with `text` and `entities` with offsets)."""
+def _read_jsonl(path: Path, convert: Callable[[dict, str], Annotated], what: str) -> Iterator[Annotated]:
+    """One document per non-empty JSON line; a line that does not convert is a usage error."""
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                record = orjson.loads(line)
-                yield _record_document(record, f"{path.name}:{number}")
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise UsageError(f"{path}:{number}: not an ieclid record ({exc})") from None
+                yield convert(orjson.loads(line), f"{path.name}:{number}")
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
+                raise UsageError(f"{path}:{number}: not {what} ({exc})") from None
+
+
+def read_records(path: Path) -> Iterator[Annotated]:
+    """ieclid JSONL records (or any JSONL with `text` and `entities` with offsets)."""
+    return _read_jsonl(path, _record_document, "an ieclid record")
 
 
 def _record_document(record: dict, fallback_id: str) -> Annotated:
@@ -171,20 +175,16 @@ def _record_document(record: dict, fallback_id: str) -> Annotated:
 def read_phee(path: Path) -> Iterator[Annotated]:
     """PHEE JSON Lines: events with a trigger and (nested) arguments; sub-arguments keep their
     parent's name where it disambiguates (`Subject.Disorder`, `Treatment.Disorder`)."""
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-                events = [
-                    _phee_event(event)
-                    for annotation in record.get("annotations", [])
-                    for event in annotation.get("events", [])
-                ]
-                yield Annotated(str(record["id"]), record["context"], events=[e for e in events if e])
-            except (orjson.JSONDecodeError, KeyError, TypeError, IndexError) as exc:
-                raise UsageError(f"{path}:{number}: not a PHEE record ({exc})") from None
+    return _read_jsonl(path, _phee_document, "a PHEE record")
+
+
+def _phee_document(record: dict, _fallback_id: str) -> Annotated:
+    events = [
+        _phee_event(event)
+        for annotation in record.get("annotations", [])
+        for event in annotation.get("events", [])
+    ]
+    return Annotated(str(record["id"]), record["context"], events=[e for e in events if e])
 
 
 def _first_span(node: dict) -> tuple[int, int]:

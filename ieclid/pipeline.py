@@ -114,9 +114,9 @@ class Extractor:
             builder.warn(problem)
         return answer, completion
 
-    def _answer_budget(self, text: str) -> int:
-        """Enough tokens to list every word of the text as an item, and some."""
-        return 64 + 3 * self.backend.count_tokens(text)
+    def _answer_budget(self, text: str, per_token: int = 3) -> int:
+        """Enough tokens to list every word of the text as an item (`per_token` each), and some."""
+        return 64 + per_token * self.backend.count_tokens(text)
 
     @staticmethod
     def _add_span(
@@ -273,8 +273,7 @@ class Extractor:
             if answer.table is None or not answer.table.columns:
                 return
             request = replace(request, columns=answer.table.columns)
-        budget = 64 + 4 * self.backend.count_tokens(chunk.text)
-        answer, _ = self._run(builder, "table", chunk.text, budget, request)
+        answer, _ = self._run(builder, "table", chunk.text, self._answer_budget(chunk.text, 4), request)
         rows = list(answer.table.rows) if answer.table else []
         grounder = Grounder(chunk.text)
         offsets = [[self._cell_offsets(grounder, chunk, cell) for cell in row] for row in rows]

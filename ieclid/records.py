@@ -50,7 +50,7 @@ class RecordBuilder:
         if key in self._entity_keys:
             existing = self.entities[self._entity_keys[key]]
             if score is not None and (existing.get("score") or 0.0) < score:
-                existing["score"] = round(score, 4)
+                _set_score(existing, score)
             return existing["id"]
         entity: dict = {"id": f"T{len(self.entities) + 1}", "label": label}
         if start is None:
@@ -60,8 +60,7 @@ class RecordBuilder:
             if entity["text"] != model_text:
                 entity["model_text"] = model_text
         entity["status"] = status
-        if score is not None:
-            entity["score"] = round(score, 4)
+        _set_score(entity, score)
         self._entity_keys[key] = len(self.entities)
         self.entities.append(entity)
         return entity["id"]
@@ -72,8 +71,7 @@ class RecordBuilder:
             return
         self._relation_keys.add(key)
         relation: dict = {"id": f"R{len(self.relations) + 1}", "label": label, "head": head, "tail": tail}
-        if score is not None:
-            relation["score"] = round(score, 4)
+        _set_score(relation, score)
         self.relations.append(relation)
 
     def add_event(self, label: str, trigger: str, score: float | None) -> str:
@@ -82,8 +80,7 @@ class RecordBuilder:
         if key in self._event_keys:
             return self.events[self._event_keys[key]]["id"]
         event: dict = {"id": f"E{len(self.events) + 1}", "label": label, "trigger": trigger, "arguments": []}
-        if score is not None:
-            event["score"] = round(score, 4)
+        _set_score(event, score)
         self._event_keys[key] = len(self.events)
         self.events.append(event)
         return event["id"]
@@ -93,8 +90,7 @@ class RecordBuilder:
         if any(a["role"] == role and a["ref"] == ref for a in event["arguments"]):
             return
         argument: dict = {"role": role, "ref": ref}
-        if score is not None:
-            argument["score"] = round(score, 4)
+        _set_score(argument, score)
         event["arguments"].append(argument)
 
     def add_tuple(self, slots: dict[str, str | None], score: float | None) -> None:
@@ -103,8 +99,7 @@ class RecordBuilder:
             return
         self._tuple_keys.add(key)
         item: dict = {"id": f"O{len(self.tuples) + 1}", **slots}
-        if score is not None:
-            item["score"] = round(score, 4)
+        _set_score(item, score)
         self.tuples.append(item)
 
     def add_rows(self, columns: tuple[str, ...], rows: list[tuple[str, ...]], offsets: list[list]) -> None:
@@ -165,6 +160,12 @@ class RecordBuilder:
             "seconds": round(seconds, 3),
         }
         return record
+
+
+def _set_score(item: dict, score: float | None) -> None:
+    """Items carry `score` only when the backend gave log-probabilities."""
+    if score is not None:
+        item["score"] = round(score, 4)
 
 
 def _position(entity: dict) -> tuple:

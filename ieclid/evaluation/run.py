@@ -211,11 +211,14 @@ def score(task: str, gold: list[Annotated], predictions: list[dict | None]) -> d
 
 
 def score_rc_micro(gold: list[Annotated], predictions: list[dict | None]) -> dict:
-    """Other relation sets (FewRel): micro-F1 over the positive labels, as QA4RE reports."""
-    overall = PRF()
-    per_label: dict[str, PRF] = {}
+    """Other relation sets (FewRel): micro-F1 over the positive labels, as QA4RE reports.
+
+    Each item is one "span" (its index) with at most one label per side, so span scoring counts
+    exactly the labelled answers, right answers and gold labels.
+    """
+    scores = SpanScores()
     missing = 0
-    for doc, record in zip(gold, predictions, strict=True):
+    for number, (doc, record) in enumerate(zip(gold, predictions, strict=True)):
         if record is None or "error" in record:
             missing += 1
         relations = (record or {}).get("relations") or []
@@ -224,17 +227,13 @@ def score_rc_micro(gold: list[Annotated], predictions: list[dict | None]) -> dic
         if relations and entities.get(relations[0]["head"]) == "e1":
             predicted = relations[0]["label"]
         label = doc.choice[0] if doc.choice else None
-        for key in {label, predicted} - {None}:
-            stats = per_label.setdefault(key, PRF())
-            stats.n_gold += key == label
-            stats.n_pred += key == predicted
-            stats.tp += key == label == predicted
-        overall.n_gold += label is not None
-        overall.n_pred += predicted is not None
-        overall.tp += label is not None and label == predicted
+        scores.add(
+            [(number, number, label)] if label is not None else [],
+            [(number, number, predicted)] if predicted is not None else [],
+        )
     return {
         "task": "rc", "metric": "micro F1 over positive labels (QA4RE)", "n": len(gold), "missing": missing,
-        **overall.as_dict(), "per_label": {k: v.as_dict() for k, v in sorted(per_label.items())},
+        **scores.as_dict(),
     }
 
 
