@@ -15,8 +15,10 @@ from pathlib import Path
 import orjson
 
 from ieclid.errors import UsageError
+from ieclid.evaluation import carb
 from ieclid.tasks import Example
 from ieclid.tasks.markers import mark
+from ieclid.tasks.tables import parse_table
 
 _SEMEVAL_LINE = re.compile(r'^(\d+)\t"(.*)"\s*$')
 _SEMEVAL_LABEL = re.compile(r"^([A-Za-z]+-[A-Za-z]+)\((e[12]),(e[12])\)$")
@@ -43,6 +45,7 @@ class Annotated:
     choice: tuple[str | None, bool] | None = None  # rc: relation (None = none) and reversed
     events: list[GoldEvent] = field(default_factory=list)
     tuples: list[tuple[str, ...]] = field(default_factory=list)  # open IE: predicate, subject, ...
+    table: dict | None = None  # on-demand IE: {"columns": [...], "rows": [[...]]}
 
     def example(self) -> Example:
         spans = [self.text[s:e] for s, e, _ in self.entities]
@@ -169,7 +172,20 @@ def _record_document(record: dict, fallback_id: str) -> Annotated:
         for rel in record.get("relations", [])
         if rel.get("head") in index_of and rel.get("tail") in index_of
     ]
-    return Annotated(str(record.get("id", fallback_id)), text, entities, triples)
+    return Annotated(
+        str(record.get("id", fallback_id)), text, entities, triples, table=_record_table(record.get("table"))
+    )
+
+
+def _record_table(table: object) -> dict | None:
+    """A record's table: ieclid's {columns, rows}, or a markdown table as models write it."""
+    if isinstance(table, str):
+        parsed = parse_table(table, (), [])
+        return {"columns": list(parsed.columns), "rows": [list(r) for r in parsed.rows]}
+    if isinstance(table, dict) and isinstance(table.get("columns"), list):
+        rows = [[str(c) for c in row] for row in table.get("rows", [])]
+        return {"columns": [str(c) for c in table["columns"]], "rows": rows}
+    return None
 
 
 def read_phee(path: Path) -> Iterator[Annotated]:
@@ -210,16 +226,10 @@ def _phee_event(event: dict) -> GoldEvent | None:
 
 
 def read_carb(path: Path) -> Iterator[Annotated]:
-    """CaRB gold TSV: `sentence, predicate, arg1, arg2...` per line, grouped by sentence in order."""
-    docs: dict[str, Annotated] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            parts = line.strip().split("\t")
-            if len(parts) < 3:
-                continue
-            doc = docs.setdefault(parts[0], Annotated(f"{path.name}:{len(docs) + 1}", parts[0]))
-            doc.tuples.append(tuple(parts[1:]))
-    yield from docs.values()
+    """CaRB gold TSV: `sentence, predicate, arg1, arg2...` per line, one document per sentence
+    (read as the CaRB scorer reads it: context arguments `C: ...` dropped)."""
+    for number, (text, extractions) in enumerate(carb.read_gold(path).items(), start=1):
+        yield Annotated(f"{path.name}:{number}", text, tuples=[(e.pred, *e.args) for e in extractions])
 
 
 def read_fewrel(path: Path) -> Iterator[Annotated]:

@@ -9,9 +9,11 @@ import typer
 
 from ieclid.cli import app
 from ieclid.cli.options import (
+    COLUMNS,
     CTX,
     DEMOS,
     GRAMMAR,
+    INSTRUCTION,
     LABELS,
     MAX_CHUNK_TOKENS,
     METHOD,
@@ -35,13 +37,17 @@ from ieclid.cli.options import (
 class Format(StrEnum):
     ieclid = "ieclid"
     semeval2010 = "semeval2010"
+    carb = "carb"
 
 
 @app.command("eval", no_args_is_help=True)
 def evaluate(
     gold: str = typer.Option(
         ..., "--gold", "-g",
-        help="Gold file: CoNLL/BIO or ieclid records (ner); SemEval-2010 or FewRel (rc); PHEE (ed, eae, ee).",
+        help=(
+            "Gold file: CoNLL/BIO or ieclid records (ner); SemEval-2010 or FewRel (rc); PHEE (ed, eae, ee); "
+            "CaRB gold TSV (openie); ieclid records with tables (table)."
+        ),
     ),
     pred: str = typer.Option(
         None, "--pred", "-p", help="Predicted ieclid records (JSONL); else the model runs on the gold texts."
@@ -49,13 +55,19 @@ def evaluate(
     task: Task = TASK,
     file_format: Format = typer.Option(
         Format.ieclid, "--format",
-        help="semeval2010: --gold is an answer key and --pred another system's '<id><TAB><label>' answers.",
+        help=(
+            "Score another system's file: semeval2010 (--gold answer key, --pred '<id><TAB><label>' answers) "
+            "or carb (--gold CaRB gold TSV, --pred OpenIE-4/5 output or "
+            "'sentence<TAB>conf<TAB>pred<TAB>args')."
+        ),
     ),
     limit: int = typer.Option(None, "--limit", "-n", help="Score only the first N gold documents."),
     save: str = typer.Option(
         None, "--save", help="Where a model run saves its records (default: <gold>.<task>.pred.jsonl)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as one JSON object."),
+    instruction: str = INSTRUCTION,
+    columns: str = COLUMNS,
     labels: str = LABELS,
     schema: str = SCHEMA,
     model: str = MODEL,
@@ -72,7 +84,8 @@ def evaluate(
     verbatim: bool = VERBATIM,
     quiet: bool = QUIET,
 ) -> int:
-    """Score extractions with the papers' metrics: entity micro-F1, SemEval-2010 macro-F1."""
+    """Score extractions with the papers' metrics: entity/trigger/argument micro-F1, SemEval-2010
+    macro-F1, QA4RE micro-F1, CaRB, table headers and ROUGE-Lsum."""
     import orjson
 
     from ieclid.errors import UsageError
@@ -82,6 +95,10 @@ def evaluate(
         if not pred:
             raise UsageError("--format semeval2010 needs --pred ANSWERS (and --gold KEY)")
         report = evaluation.score_semeval_files(gold, pred)
+    elif file_format == Format.carb:
+        if not pred:
+            raise UsageError("--format carb needs --pred SYSTEM_OUTPUT (and --gold CaRB gold TSV)")
+        report = evaluation.score_carb_files(gold, pred)
     else:
         documents = evaluation.read_gold(gold, task.value)[: limit or None]
         if pred:
@@ -95,6 +112,7 @@ def evaluate(
                 profile=profile.value if profile else None, method=method.value, demos=demos, shots=shots,
                 max_chunk_tokens=max_chunk_tokens, n_gpu_layers=n_gpu_layers, threads=threads,
                 ctx=ctx, seed=seed, grammar=grammar, verbatim=verbatim,
+                instruction=instruction, columns=columns,
             )
             saved = save or f"{Path(gold).stem}.{task.value}.pred.jsonl"
             predictions = _run_model(documents, settings, saved, quiet)
@@ -134,6 +152,15 @@ def _print_report(report: dict) -> None:
     from rich.table import Table
 
     console = Console()
+    if report["task"] in ("openie", "table"):
+        extra = f"AUC {report['auc']:.3f}" if "auc" in report else f"ROUGE-Lsum {report['rouge_lsum']:.2f}"
+        console.print(
+            f"{report['task']}: {report['metric']} (n={report['n']})\n"
+            f"{extra}   precision {report['precision']:.3f}   recall {report['recall']:.3f}"
+            f"   F1 {report['f1']:.3f}"
+        )
+        _print_footer(console, report)
+        return
     title = f"{report['task']}: {report['metric']} (n={report['n']})"
     table = Table(title=title, title_justify="left")
     for column in ("label", "precision", "recall", "F1", "tp", "pred", "gold"):
@@ -151,6 +178,10 @@ def _print_report(report: dict) -> None:
         table.add_row("micro, positive labels", f"{100 * m['precision']:.2f}", f"{100 * m['recall']:.2f}",
                       f"{100 * m['f1']:.2f}", str(m["tp"]), str(m["n_pred"]), str(m["n_gold"]))
     console.print(table)
+    _print_footer(console, report)
+
+
+def _print_footer(console, report: dict) -> None:
     if report.get("missing"):
         console.print(f"{report['missing']} documents had no usable prediction (counted as empty)")
     if report.get("predictions"):

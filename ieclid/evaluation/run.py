@@ -21,8 +21,9 @@ from ieclid.datasets import (
 )
 from ieclid.documents import Document
 from ieclid.errors import UsageError
-from ieclid.evaluation import semeval
+from ieclid.evaluation import carb, semeval
 from ieclid.evaluation.spans import PRF, SpanScores
+from ieclid.evaluation.tables import TableScores
 from ieclid.tasks.markers import strip_markers
 
 EVENT_TASKS = ("ed", "eae", "ee")
@@ -52,8 +53,16 @@ def read_gold(path: str, task: str) -> list[Annotated]:
                     zip(doc.examples("eae"), doc.events, strict=True), start=1
                 )
             ]
+    elif task == "openie":
+        if fmt != "carb":
+            raise UsageError(f"{path}: --task openie is scored on CaRB gold TSV files")
+        docs = list(READERS["carb"](file))
+    elif task == "table":
+        docs = list(read_records(file)) if fmt == "records" else []
+        if not any(doc.table for doc in docs):
+            raise UsageError(f"{path}: --task table is scored on ieclid records (JSONL) with gold tables")
     else:
-        raise UsageError(f"ieclid eval does not score --task {task} yet; it scores ner, rc, ed, eae and ee")
+        raise UsageError(f"ieclid eval does not score --task {task}")
     if not docs:
         raise UsageError(f"{path}: no gold documents found")
     return docs
@@ -200,9 +209,46 @@ def semeval_report(key: dict[str, str], proposed: dict[str, str]) -> dict:
     }
 
 
+def score_openie(gold: list[Annotated], predictions: list[dict | None]) -> dict:
+    """CaRB: each tuple's score is its confidence; AUC and the best-F1 point of the curve."""
+    gold_tuples = {doc.text: [carb.Extraction(t[0], list(t[1:])) for t in doc.tuples] for doc in gold}
+    predicted: dict[str, list[carb.Extraction]] = {}
+    for doc, record in zip(gold, predictions, strict=True):
+        if record is not None:
+            predicted[doc.text] = carb.from_records([record]).get(record.get("text", ""), [])
+    missing = sum(1 for r in predictions if r is None or "error" in r)
+    return {**carb_report(carb.score(gold_tuples, predicted), len(gold)), "missing": missing}
+
+
+def carb_report(result: carb.CarbResult, n: int) -> dict:
+    return {"task": "openie", "metric": "CaRB (binary lenient match): best-F1 point and AUC", "n": n,
+            **result.as_dict()}
+
+
+def score_carb_files(gold_path: str, system_path: str) -> dict:
+    """`--format carb`: score another system's OpenIE-4/5 or tabbed output against CaRB gold."""
+    gold = carb.read_gold(Path(gold_path))
+    return carb_report(carb.score(gold, carb.read_system(Path(system_path))), len(gold))
+
+
+def score_tables(gold: list[Annotated], predictions: list[dict | None]) -> dict:
+    """Header precision/recall/F1 at the top level; ROUGE-Lsum of the content beside them."""
+    scores = TableScores()
+    for doc, record in zip(gold, predictions, strict=True):
+        scores.add(doc.table, (record or {}).get("table"))
+    figures = scores.as_dict()
+    return {"task": "table", "metric": "column names: exact-match micro F1; content: ROUGE-Lsum",
+            "n": len(gold), "missing": sum(1 for r in predictions if r is None or "error" in r),
+            **figures["headers"], "rouge_lsum": figures["rouge_lsum"]}
+
+
 def score(task: str, gold: list[Annotated], predictions: list[dict | None]) -> dict:
     if task == "ner":
         return score_ner(gold, predictions)
+    if task == "table":
+        return score_tables(gold, predictions)
+    if task == "openie":
+        return score_openie(gold, predictions)
     if task in EVENT_TASKS:
         return score_events(task, gold, predictions)
     if all(doc.choice is None or doc.choice[0] is None or "-" in doc.choice[0] for doc in gold):
