@@ -20,7 +20,7 @@ from ieclid.profiles import Profile
 from ieclid.records import RecordBuilder, error_record
 from ieclid.schema import Schema
 from ieclid.tasks import TUPLE_SLOTS, Answer, Example, Request
-from ieclid.tasks.markers import find_marked_pair, find_marked_trigger, has_markers, mark
+from ieclid.tasks.markers import find_marked_pair, find_marked_trigger, has_markers, mark, untyped
 from ieclid.tasks.tables import EMPTY_CELLS
 
 
@@ -91,14 +91,21 @@ class Extractor:
         )
 
     def _run(
-        self, builder: RecordBuilder, task: str, text: str, max_tokens: int, request: Request | None = None
+        self,
+        builder: RecordBuilder,
+        task: str,
+        text: str,
+        max_tokens: int,
+        request: Request | None = None,
+        schema: Schema | None = None,
     ) -> tuple[Answer, Completion]:
         """Prompt, generate and parse one piece of text, accounting tokens and problems."""
         opts = self.options
         request = request or opts.request
+        schema = schema or opts.schema
         demos = opts.demos.get(task, [])
-        prompt = self.profile.prompt(task, opts.schema, text, demos, request)
-        grammar = self.profile.grammar(task, opts.schema, text, request) if opts.grammar else None
+        prompt = self.profile.prompt(task, schema, text, demos, request)
+        grammar = self.profile.grammar(task, schema, text, request) if opts.grammar else None
         completion = self.backend.complete(
             prompt, grammar=grammar, max_tokens=max_tokens, temperature=opts.temperature
         )
@@ -109,7 +116,7 @@ class Extractor:
             builder.warn(f"answer cut off at {max_tokens} tokens; later items may be missing")
         elif completion.stopped == "loop":
             builder.warn("the model repeated itself; generation was stopped")
-        answer = self.profile.parse(task, opts.schema, completion.text, request)
+        answer = self.profile.parse(task, schema, completion.text, request)
         for problem in answer.problems:
             builder.warn(problem)
         return answer, completion
@@ -233,9 +240,11 @@ class Extractor:
             marked = mark(chunk.text, {"e1": (s1, e1), "e2": (s2, e2)})
             self._relate(builder, marked, first, second)
 
-    def _relate(self, builder: RecordBuilder, marked: str, head: str, tail: str) -> None:
+    def _relate(
+        self, builder: RecordBuilder, marked: str, head: str, tail: str, schema: Schema | None = None
+    ) -> None:
         """Classify the relation between the ends marked <e1>, <e2>; rc's and ere's common step."""
-        answer, completion = self._run(builder, self.options.task, marked, max_tokens=64)
+        answer, completion = self._run(builder, self.options.task, marked, max_tokens=64, schema=schema)
         choice = answer.choice
         if choice is not None and choice.label is not None:
             score = completion.score(*choice.where) if choice.where else None
@@ -249,7 +258,13 @@ class Extractor:
         e2 = builder.add_entity("e2", pair.e2_text, *pair.e2, "exact", None)
         if self.options.task == "ere":
             e1, e2 = builder.add_event("event", e1, None), builder.add_event("event", e2, None)
-        self._relate(builder, doc.text, e1, e2)
+        schema = self.options.schema
+        if pair.e1_type and pair.e2_type:
+            schema = schema.for_types(pair.e1_type, pair.e2_type)
+            if not schema.relations:
+                builder.warn(f"no relation of the schema holds between {pair.e1_type} and {pair.e2_type}")
+                return builder
+        self._relate(builder, untyped(doc.text), e1, e2, schema)
         return builder
 
     def _tuples(self, builder: RecordBuilder, chunk: Chunk) -> None:

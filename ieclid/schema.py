@@ -7,7 +7,7 @@ types with their argument roles, each with a description that prompts can quote.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -29,6 +29,13 @@ class RelationType:
     description: str = ""
     roles: tuple[str, str] | None = None
     template: str | None = None  # a statement with {head} and {tail}, for QA4RE options
+    types: tuple[tuple[str, str], ...] = ()  # allowed (head type, tail type); empty: any
+
+    def allows(self, head_type: str, tail_type: str) -> bool:
+        """Whether this relation can hold between mentions of these types (either way if directed)."""
+        pairs = {(h.lower(), t.lower()) for h, t in self.types}
+        pair = (head_type.lower(), tail_type.lower())
+        return not pairs or pair in pairs or (self.roles is not None and pair[::-1] in pairs)
 
     def verbalise(self, reverse: bool = False) -> str:
         """ADELIE's wording of a directed label: '<head role> and <tail role>'."""
@@ -69,6 +76,10 @@ class Schema:
 
     def relation(self, name: str) -> RelationType | None:
         return next((r for r in self.relations if r.name == name), None)
+
+    def for_types(self, head_type: str, tail_type: str) -> Schema:
+        """The schema with only the relations allowed between these entity types."""
+        return replace(self, relations=tuple(r for r in self.relations if r.allows(head_type, tail_type)))
 
     @property
     def event_names(self) -> list[str]:
@@ -120,6 +131,19 @@ def _parse_labels(raw: object, where: str) -> list[tuple[str, dict]]:
     return items
 
 
+def _parse_type_pairs(value: object, where: str) -> tuple[tuple[str, str], ...]:
+    """`types: ["person:organization", ...]`, QA4RE's subject:object conditions."""
+    if value is None:
+        return ()
+    pairs = []
+    for item in value if isinstance(value, list) else [None]:
+        head, _, tail = str(item).partition(":") if isinstance(item, str) else ("", "", "")
+        if not head.strip() or not tail.strip():
+            raise UsageError(f"{where}: types must be a list of 'head_type:tail_type' strings")
+        pairs.append((head.strip(), tail.strip()))
+    return tuple(pairs)
+
+
 def schema_from_dict(data: object, where: str) -> Schema:
     if not isinstance(data, dict):
         raise UsageError(f"{where}: a schema must be a YAML mapping")
@@ -141,7 +165,10 @@ def schema_from_dict(data: object, where: str) -> Schema:
             if text is not None and not _is_template(text):
                 raise UsageError(f"{where}: template {text!r} must contain {{head}} and {{tail}}")
         relations.append(
-            RelationType(name, str(spec.get("description", "")), tuple(roles) if roles else None, template)
+            RelationType(
+                name, str(spec.get("description", "")), tuple(roles) if roles else None, template,
+                _parse_type_pairs(spec.get("types"), f"{where}: relation {name!r}"),
+            )
         )
     events = []
     for name, spec in _parse_labels(data.get("events"), where):

@@ -1,0 +1,85 @@
+"""The project's quality baseline: `ieclid eval` from the CLI on every scored test split.
+
+Usage:
+  python benchmarks/quality_baseline.py [--limit 100] [--model M] [--only wnut17,semeval] [--json OUT]
+
+Runs, on the first N test items of each data set in ../shared/data, zero-shot and 4-shot
+(demonstrations from the train split): NER on WNUT-17 and the five CrossNER domains, and
+SemEval-2010 relation classification directly and as QA4RE multiple choice. Prints a
+markdown table (precision/recall/F1 in %, seconds) and optionally writes the raw reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+CROSSNER = ("ai", "literature", "music", "politics", "science")
+
+
+def configurations() -> list[tuple[str, str, list[str]]]:
+    """(data set, setting, eval arguments) for every row of the baseline."""
+    rows: list[tuple[str, str, list[str]]] = []
+    ner = [("wnut17", DATA / "wnut17/test.conll", DATA / "wnut17/train_first2000.conll", "wnut17")]
+    for d in CROSSNER:
+        folder = DATA / "crossner" / d
+        ner.append((f"crossner_{d}", folder / "test.txt", folder / "train.txt", f"crossner_{d}"))
+    for name, gold, train, schema in ner:
+        base = ["--task", "ner", "--gold", str(gold), "--schema", schema]
+        rows.append((name, "0-shot", base))
+        rows.append((name, "4-shot", [*base, "--demos", str(train), "--shots", "4"]))
+    semeval = DATA / "semeval2010_task8"
+    base = ["--task", "rc", "--gold", str(semeval / "TEST_FILE_FULL.TXT")]
+    demos = ["--demos", str(semeval / "TRAIN_FILE_first2000.TXT"), "--shots", "4"]
+    for method in ("direct", "qa4re"):
+        rows.append(("semeval2010", f"{method} 0-shot", [*base, "--method", method]))
+        rows.append(("semeval2010", f"{method} 4-shot", [*base, "--method", method, *demos]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--model")
+    parser.add_argument("--only", help="comma-separated data set name prefixes (e.g. wnut17,semeval)")
+    parser.add_argument("--json", help="write every report here (JSONL)")
+    parser.add_argument("--save-dir", default="/tmp/ieclid-baseline", help="where predictions are saved")
+    args = parser.parse_args()
+
+    Path(args.save_dir).mkdir(parents=True, exist_ok=True)
+    wanted = tuple(args.only.split(",")) if args.only else ("",)
+    if args.json:
+        Path(args.json).write_bytes(b"")
+    print("| data set | setting | P | R | F1 | n | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    for name, setting, eval_args in configurations():
+        if not name.startswith(wanted):
+            continue
+        save = Path(args.save_dir) / f"{name}.{setting.replace(' ', '_')}.jsonl"
+        command = [sys.executable, "-m", "ieclid", "eval", *eval_args, "--limit", str(args.limit), "--json",
+                   "--quiet", "--save", str(save)]
+        if args.model:
+            command += ["--model", args.model]
+        started = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        if result.returncode != 0:
+            print(f"| {name} | {setting} | failed: {result.stderr.strip()[:80]} | | | | |", flush=True)
+            continue
+        report = orjson.loads(result.stdout)
+        report.update(dataset=name, setting=setting, seconds=round(seconds, 1))
+        if args.json:
+            with Path(args.json).open("ab") as out:
+                out.write(orjson.dumps(report) + b"\n")
+        print(f"| {name} | {setting} | {100 * report['precision']:.1f} | {100 * report['recall']:.1f} | "
+              f"{100 * report['f1']:.1f} | {report['n']} | {seconds:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
