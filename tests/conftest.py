@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Tests never read or write the user's model registry (nor its default model).
+os.environ["IECLID_HOME"] = tempfile.mkdtemp(prefix="ieclid-test-home-")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

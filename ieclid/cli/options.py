@@ -52,7 +52,8 @@ SCHEMA = typer.Option(
 )
 MODEL = typer.Option(
     None, "--model", "-m", envvar="IECLID_MODEL",
-    help="A GGUF file; default: the embedded SmolLM2-135M-Instruct.",
+    help="A GGUF file, a name from 'ieclid models list', an alias or OWNER/REPO[:FILE] once pulled; "
+    "default: 'ieclid models default' (at first the embedded SmolLM2-135M-Instruct).",
 )
 PROFILE = typer.Option(None, "--profile", help="Prompt format; default: chosen from the model's metadata.")
 METHOD = typer.Option(

@@ -1,0 +1,113 @@
+"""What a GGUF file is, read from its header without loading it (fast, no llama.cpp).
+
+The header holds typed key/value metadata (architecture, context length, chat template,
+quantization) and one record per tensor (its shape), which gives the parameter count.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from ieclid.errors import IeclidError
+
+_SCALARS = {
+    0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"
+}
+_STRING, _ARRAY = 8, 9
+_LONG_ARRAY = 16  # arrays longer than this (the vocabulary) are kept as their length only
+
+# llama.cpp's `llama_ftype` (general.file_type): the quantization of most weights.
+FILE_TYPES = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
+    12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
+    19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL",
+    26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
+    36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4",
+}
+
+
+@dataclass
+class GgufInfo:
+    path: str
+    version: int
+    metadata: dict[str, object] = field(default_factory=dict)
+    parameters: int = 0
+    tensors: int = 0
+
+    @property
+    def architecture(self) -> str:
+        return str(self.metadata.get("general.architecture", "unknown"))
+
+    @property
+    def context_length(self) -> int | None:
+        value = self.metadata.get(f"{self.architecture}.context_length")
+        return int(value) if isinstance(value, int) else None
+
+    @property
+    def quantization(self) -> str:
+        file_type = self.metadata.get("general.file_type")
+        return FILE_TYPES.get(file_type, f"type {file_type}") if isinstance(file_type, int) else "unknown"
+
+    @property
+    def chat_template(self) -> str | None:
+        template = self.metadata.get("tokenizer.chat_template")
+        return template if isinstance(template, str) else None
+
+    @property
+    def is_adapter(self) -> bool:
+        return self.metadata.get("general.type") == "adapter"
+
+
+def read_gguf(path: str | Path) -> GgufInfo:
+    """The header of a GGUF file; IeclidError with one line if it is not one."""
+    file = Path(path)
+    if not file.is_file():
+        raise IeclidError(f"model file not found: {path}")
+    try:
+        with file.open("rb") as handle:
+            if handle.read(4) != b"GGUF":
+                raise IeclidError(f"{path} is not a GGUF model file")
+            version, n_tensors, n_kv = struct.unpack("<IQQ", _read(handle, 20))
+            info = GgufInfo(str(path), version, tensors=n_tensors)
+            for _ in range(n_kv):
+                key = _string(handle)
+                info.metadata[key] = _value(handle, struct.unpack("<I", _read(handle, 4))[0])
+            for _ in range(n_tensors):
+                _string(handle)
+                (n_dims,) = struct.unpack("<I", _read(handle, 4))
+                count = 1
+                for dim in struct.unpack(f"<{n_dims}Q", _read(handle, 8 * n_dims)):
+                    count *= dim
+                info.parameters += count
+                _read(handle, 12)  # tensor type, data offset
+    except (struct.error, UnicodeDecodeError, ValueError) as exc:
+        raise IeclidError(f"{path}: damaged GGUF header ({exc})") from None
+    return info
+
+
+def _read(handle: BinaryIO, size: int) -> bytes:
+    data = handle.read(size)
+    if len(data) != size:
+        raise ValueError("the file ends inside the header")
+    return data
+
+
+def _string(handle: BinaryIO) -> str:
+    (length,) = struct.unpack("<Q", _read(handle, 8))
+    return _read(handle, length).decode("utf-8")
+
+
+def _value(handle: BinaryIO, kind: int) -> object:
+    if kind in _SCALARS:
+        fmt = _SCALARS[kind]
+        return struct.unpack(fmt, _read(handle, struct.calcsize(fmt)))[0]
+    if kind == _STRING:
+        return _string(handle)
+    if kind == _ARRAY:
+        item_kind, length = struct.unpack("<IQ", _read(handle, 12))
+        items = [_value(handle, item_kind) for _ in range(length)]
+        return items if length <= _LONG_ARRAY else f"<{length} items>"
+    raise ValueError(f"unknown metadata type {kind}")
