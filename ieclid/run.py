@@ -52,6 +52,18 @@ class RunSettings:
     event_type: str | None = None
     instruction: str | None = None
     columns: str | None = None
+    backend: str = "llama-cpp"
+    base_urls: tuple[str, ...] = ()
+    concurrency: int | None = None
+    api_key: str | None = None
+    timeout: float = 300.0
+
+    @property
+    def parallel(self) -> int:
+        """Documents in flight at once: one in process, 4 per server by default."""
+        if self.backend != "openai":
+            return 1
+        return self.concurrency or 4 * max(1, len(self.base_urls))
 
 
 def resolve_schema(settings: RunSettings) -> Schema:
@@ -101,6 +113,14 @@ def check_settings(settings: RunSettings) -> None:
         raise UsageError("--shots must not be negative")
     if not 0.0 <= settings.temperature <= 2.0:
         raise UsageError("--temperature must be between 0 and 2")
+    if settings.backend != "openai" and (settings.base_urls or settings.concurrency):
+        raise UsageError("--base-url and --concurrency are for --backend openai")
+    if settings.backend == "openai" and not settings.base_urls:
+        raise UsageError("--backend openai needs --base-url URL (one or more)")
+    if settings.concurrency is not None and settings.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if settings.timeout <= 0:
+        raise UsageError("--timeout must be positive")
 
 
 def open_extractor(settings: RunSettings):
@@ -118,16 +138,7 @@ def open_extractor(settings: RunSettings):
         for step in DEMO_STEPS.get(settings.task, (settings.task,)):
             demos[step] = select_demos(annotated, step, schema, settings.shots, settings.seed)
     model_path = resolve_model(settings.model)
-
-    from ieclid.backends.llama_cpp import LlamaCppBackend
-
-    backend = LlamaCppBackend(
-        model_path,
-        n_gpu_layers=settings.n_gpu_layers,
-        threads=settings.threads,
-        ctx=settings.ctx,
-        seed=settings.seed,
-    )
+    backend = open_backend(settings, model_path)
     profile_name = settings.profile or guess_profile(backend.metadata, model_path)
     profile = make_profile(profile_name, backend.format_chat, settings.verbatim)
     if settings.task not in getattr(profile, "tasks", (settings.task,)):
@@ -154,16 +165,51 @@ def open_extractor(settings: RunSettings):
     return Extractor(backend, profile, options), backend
 
 
+def open_backend(settings: RunSettings, model_path: str):
+    if settings.backend == "openai":
+        from ieclid.backends.openai import OpenAIBackend
+
+        return OpenAIBackend(
+            model_path, list(settings.base_urls), api_key=settings.api_key, timeout=settings.timeout,
+            seed=settings.seed,
+        )
+    from ieclid.backends.llama_cpp import LlamaCppBackend
+
+    return LlamaCppBackend(
+        model_path, n_gpu_layers=settings.n_gpu_layers, threads=settings.threads, ctx=settings.ctx,
+        seed=settings.seed,
+    )
+
+
+def extract_each(extract: Callable[[Document], dict], documents: Iterable[Document], parallel: int = 1):
+    """Records in document order; with `parallel` > 1, that many documents are in flight at once
+    (server backends), and documents are read only as far ahead as that."""
+    if parallel <= 1:
+        yield from map(extract, documents)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(parallel) as pool:
+        pending: deque = deque()
+        for doc in documents:
+            pending.append(pool.submit(extract, doc))
+            if len(pending) >= parallel:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def extract_all(
     extractor: Extractor,
     documents: Iterable[Document],
     writer: JsonlWriter,
     on_record: Callable[[dict], None] | None = None,
+    parallel: int = 1,
 ) -> int:
     """Write one record per document; returns how many documents failed."""
     failed = 0
-    for doc in documents:
-        record = extractor.extract(doc)
+    for record in extract_each(extractor.extract, documents, parallel):
         writer.write(record)
         if "error" in record:
             failed += 1

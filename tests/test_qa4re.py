@@ -1,5 +1,6 @@
 """QA4RE relation classification: prompt as published, letters back to labels, real-model runs."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,8 @@ def test_typed_pair_runs_with_allowed_relations_only(backend):
     assert record["text"] == "Ann joined Acme in 2019." and "error" not in record
     assert all(r["label"] in ("employee_of", "located_in") for r in record["relations"])
     assert record["usage"]["completion_tokens"] == 1
-    none = extractor.extract(Document("n", "<e1:date>2019</e1> and <e2:date>2020</e2>"))
+    typed_only = replace(TYPED, relations=TYPED.relations[:2])  # located_in (untyped) would always be offered
+    strict = Extractor(backend, profile, ExtractOptions("rc", typed_only))
+    none = strict.extract(Document("n", "<e1:date>2019</e1> and <e2:date>2020</e2>"))
     assert none["relations"] == [] and none["usage"]["completion_tokens"] == 0
     assert "no relation of the schema holds between date and date" in none["warnings"]

@@ -70,43 +70,29 @@ def check_gguf(path: str) -> None:
         raise IeclidError(f"{path} is not a GGUF model file")
 
 
-class LlamaCppBackend:
-    def __init__(
-        self,
-        model_path: str,
-        *,
-        n_gpu_layers: int | None = None,
-        threads: int | None = None,
-        ctx: int = 4096,
-        seed: int = 0,
-    ) -> None:
+class GgufText:
+    """The text side of a GGUF model: its tokenizer and chat template.
+
+    Shared by the in-process backend (full model) and the server backend, which loads the
+    GGUF's vocabulary only, so prompts and chunk sizes are the same on both.
+    """
+
+    llm: object
+    metadata: dict[str, str]
+    model_path: str
+
+    def _load_text(self, model_path: str, **params) -> None:
         check_gguf(model_path)
         import llama_cpp
 
         self._llama_cpp = llama_cpp
-        if n_gpu_layers is None:
-            n_gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
-        threads = threads or max(1, os.cpu_count() or 1)
         self.model_path = model_path
-        self.n_gpu_layers = n_gpu_layers
         try:
-            self.llm = llama_cpp.Llama(
-                model_path=model_path,
-                n_ctx=ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=n_gpu_layers,
-                seed=seed,
-                verbose=False,
-            )
+            self.llm = llama_cpp.Llama(model_path=model_path, verbose=False, **params)
         except (ValueError, RuntimeError) as exc:
             raise IeclidError(f"cannot load model {model_path}: {exc}") from None
-        self.metadata: dict[str, str] = dict(self.llm.metadata)
-        self.n_ctx = self.llm.n_ctx()
-        self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
-        self._n_vocab = self.llm.n_vocab()
+        self.metadata = dict(self.llm.metadata)
         self._formatter = None
-        self._seed = seed
 
     @property
     def name(self) -> str:
@@ -138,10 +124,45 @@ class LlamaCppBackend:
         `llama_sampler_init_grammar` returns NULL for a bad grammar, which we check; the
         high-level `LlamaGrammar` path would pass that NULL on and crash.
         """
-        sampler = self._llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode("utf-8"), b"root")
+        lc = self._llama_cpp
+        vocab = lc.llama_model_get_vocab(self.llm.model)
+        sampler = lc.llama_sampler_init_grammar(vocab, gbnf.encode("utf-8"), b"root")
         if not sampler:
             raise IeclidError("internal error: built an invalid grammar; please report this")
         return sampler
+
+    def check_grammar(self, gbnf: str) -> None:
+        """Refuse a grammar llama.cpp would reject before it reaches a server (which may crash)."""
+        self._llama_cpp.llama_sampler_free(self._grammar(gbnf))
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+class LlamaCppBackend(GgufText):
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        n_gpu_layers: int | None = None,
+        threads: int | None = None,
+        ctx: int = 4096,
+        seed: int = 0,
+    ) -> None:
+        import llama_cpp
+
+        if n_gpu_layers is None:
+            n_gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
+        threads = threads or max(1, os.cpu_count() or 1)
+        self.n_gpu_layers = n_gpu_layers
+        self._load_text(
+            model_path, n_ctx=ctx, n_threads=threads, n_threads_batch=threads, n_gpu_layers=n_gpu_layers,
+            seed=seed,
+        )
+        self.n_ctx = self.llm.n_ctx()
+        self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+        self._n_vocab = self.llm.n_vocab()
+        self._seed = seed
 
     def tokenize_prompt(self, prompt: str) -> list[int]:
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
@@ -269,7 +290,4 @@ class LlamaCppBackend:
         scaled = (scores - scores.max()) / temperature
         probs = np.exp(scaled)
         return int(rng.choice(candidates, p=probs / probs.sum()))
-
-    def close(self) -> None:
-        self.llm.close()
 

@@ -9,7 +9,11 @@ import typer
 
 from ieclid.cli import app
 from ieclid.cli.options import (
+    API_KEY,
+    BACKEND,
+    BASE_URL,
     COLUMNS,
+    CONCURRENCY,
     CTX,
     DEMOS,
     GRAMMAR,
@@ -26,7 +30,9 @@ from ieclid.cli.options import (
     SHOTS,
     TASK,
     THREADS,
+    TIMEOUT,
     VERBATIM,
+    BackendName,
     Method,
     ProfileName,
     Task,
@@ -83,6 +89,11 @@ def evaluate(
     grammar: bool = GRAMMAR,
     verbatim: bool = VERBATIM,
     quiet: bool = QUIET,
+    backend_name: BackendName = BACKEND,
+    base_url: list[str] = BASE_URL,
+    concurrency: int = CONCURRENCY,
+    api_key: str = API_KEY,
+    timeout: float = TIMEOUT,
 ) -> int:
     """Score extractions with the papers' metrics: entity/trigger/argument micro-F1, SemEval-2010
     macro-F1, QA4RE micro-F1, CaRB, table headers and ROUGE-Lsum."""
@@ -112,7 +123,8 @@ def evaluate(
                 profile=profile.value if profile else None, method=method.value, demos=demos, shots=shots,
                 max_chunk_tokens=max_chunk_tokens, n_gpu_layers=n_gpu_layers, threads=threads,
                 ctx=ctx, seed=seed, grammar=grammar, verbatim=verbatim,
-                instruction=instruction, columns=columns,
+                instruction=instruction, columns=columns, backend=backend_name.value,
+                base_urls=tuple(base_url or ()), concurrency=concurrency, api_key=api_key, timeout=timeout,
             )
             saved = save or f"{Path(gold).stem}.{task.value}.pred.jsonl"
             predictions = _run_model(documents, settings, saved, quiet)
@@ -141,7 +153,7 @@ def _run_model(documents, settings, save: str, quiet: bool) -> list[dict]:
                 writer.write(record)
                 advance(record)
 
-            return evaluation.predict(documents, extractor.extract, on_record)
+            return evaluation.predict(documents, extractor.extract, on_record, settings.parallel)
     finally:
         writer.close()
         backend.close()

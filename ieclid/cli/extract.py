@@ -8,8 +8,12 @@ import typer
 
 from ieclid.cli import app
 from ieclid.cli.options import (
+    API_KEY,
+    BACKEND,
+    BASE_URL,
     CHUNK_OVERLAP,
     COLUMNS,
+    CONCURRENCY,
     CTX,
     DEMOS,
     EVENT_TYPE,
@@ -28,7 +32,9 @@ from ieclid.cli.options import (
     TASK,
     TEMPERATURE,
     THREADS,
+    TIMEOUT,
     VERBATIM,
+    BackendName,
     Method,
     ProfileName,
     Task,
@@ -66,6 +72,11 @@ def extract(
     grammar: bool = GRAMMAR,
     verbatim: bool = VERBATIM,
     quiet: bool = QUIET,
+    backend_name: BackendName = BACKEND,
+    base_url: list[str] = BASE_URL,
+    concurrency: int = CONCURRENCY,
+    api_key: str = API_KEY,
+    timeout: float = TIMEOUT,
 ) -> int:
     """Extract entities, relations, events, open tuples or a table; one JSON object per document."""
     from ieclid.documents import read_documents, resolve_inputs
@@ -79,6 +90,8 @@ def extract(
         n_gpu_layers=n_gpu_layers, threads=threads, ctx=ctx, seed=seed,
         temperature=temperature, grammar=grammar, verbatim=verbatim,
         event_type=event_type, instruction=instruction, columns=columns,
+        backend=backend_name.value, base_urls=tuple(base_url or ()), concurrency=concurrency,
+        api_key=api_key, timeout=timeout,
     )
     paths = resolve_inputs(inputs, glob)
     if not paths:
@@ -90,7 +103,7 @@ def extract(
     documents = read_documents(paths, lines=lines)
     try:
         with progress(None if lines else len(paths), quiet, "extracting") as advance:
-            failed = extract_all(extractor, documents, writer, advance)
+            failed = extract_all(extractor, documents, writer, advance, settings.parallel)
     finally:
         writer.close()
         backend.close()

@@ -95,6 +95,26 @@ COLUMNS = typer.Option(
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 
+class BackendName(StrEnum):
+    llama_cpp = "llama-cpp"
+    openai = "openai"
+
+
+BACKEND = typer.Option(
+    BackendName.llama_cpp, "--backend",
+    help="llama-cpp: the model in this process. openai: OpenAI-compatible servers (--base-url); "
+    "--model then only gives the chat template and tokenizer (its vocabulary is loaded).",
+)
+BASE_URL = typer.Option(
+    None, "--base-url", help="openai backend: a server (http://host:port[/v1]); repeat it to spread the work."
+)
+CONCURRENCY = typer.Option(
+    None, "--concurrency", help="openai backend: documents in flight at once (default: 4 per server)."
+)
+API_KEY = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", help="openai backend: bearer token.")
+TIMEOUT = typer.Option(300.0, "--timeout", help="openai backend: seconds to wait for one answer.")
+
+
 @contextmanager
 def progress(total: int | None, quiet: bool, what: str) -> Iterator[Callable[[dict], None]]:
     """A callback to call per record: a rich bar on stderr when it is a terminal, else nothing."""

@@ -24,6 +24,7 @@ from ieclid.errors import UsageError
 from ieclid.evaluation import carb, semeval
 from ieclid.evaluation.spans import PRF, SpanScores
 from ieclid.evaluation.tables import TableScores
+from ieclid.run import extract_each
 from ieclid.tasks.markers import strip_markers
 
 EVENT_TASKS = ("ed", "eae", "ee")
@@ -105,11 +106,11 @@ def predict(
     gold: list[Annotated],
     extract: Callable[[Document], dict],
     on_record: Callable[[dict], None] | None = None,
+    parallel: int = 1,
 ) -> list[dict]:
     """Run extraction on the gold texts (rc: with their markers)."""
     records = []
-    for doc in gold:
-        record = extract(Document(doc.id, doc.text))
+    for record in extract_each(extract, (Document(doc.id, doc.text) for doc in gold), parallel):
         records.append(record)
         if on_record:
             on_record(record)

@@ -1,0 +1,147 @@
+"""Extraction through OpenAI-compatible servers (llama.cpp's server, llama-cpp-python's, vLLM).
+
+Prompts are rendered and counted here, with the GGUF's own chat template and tokenizer
+(its vocabulary only is loaded), and sent as raw text to `/v1/completions`, so a server
+running the same model answers exactly as the in-process backend does at temperature 0.
+The grammar goes with each request (`grammar`, as llama.cpp's servers read it), checked
+here first. Requests go round-robin over the servers; a failing server is retried with
+backoff on the next one, and a request that fails everywhere fails only its document.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import orjson
+
+from ieclid.backends.llama_cpp import Completion, GgufText
+from ieclid.errors import IeclidError, UsageError
+
+RETRIES = 4  # attempts per request, spread over the servers
+BACKOFF = 0.5  # seconds before the second attempt; doubled after each failure
+
+
+class OpenAIBackend(GgufText):
+    def __init__(
+        self,
+        model_path: str,
+        base_urls: list[str],
+        *,
+        api_key: str | None = None,
+        timeout: float = 300.0,
+        seed: int = 0,
+    ) -> None:
+        if not base_urls:
+            raise UsageError("--backend openai needs --base-url URL (one or more)")
+        self.base_urls = [_api_root(url) for url in base_urls]
+        self.api_key = api_key
+        self.timeout = timeout
+        self.seed = seed
+        self._load_text(model_path, vocab_only=True)
+        self._turn = itertools.cycle(range(len(self.base_urls)))
+        self._lock = threading.Lock()
+        self._logprobs = True  # dropped for servers that cannot give them
+        self.server_model = self._server_model()
+
+    def _server_model(self) -> str:
+        """The model id the first reachable server serves (vLLM needs it in every request)."""
+        answer = self._request("GET", "/models", None)
+        models = answer.get("data") or []
+        return str(models[0].get("id")) if models else self.name
+
+    def complete(
+        self, prompt: str, *, grammar: str | None, max_tokens: int, temperature: float = 0.0
+    ) -> Completion:
+        body: dict = {
+            "model": self.server_model, "prompt": prompt, "max_tokens": max_tokens,
+            "temperature": temperature, "seed": self.seed,
+            "repeat_penalty": 1.0,  # llama-cpp-python's server defaults to 1.1
+        }
+        if grammar:
+            self.check_grammar(grammar)
+            body["grammar"] = grammar
+        if self._logprobs:
+            body["logprobs"] = 1
+        try:
+            answer = self._request("POST", "/completions", body)
+        except _LogprobsRefused:
+            self._logprobs = False
+            body.pop("logprobs")
+            answer = self._request("POST", "/completions", body)
+        try:
+            choice = answer["choices"][0]
+            text = choice["text"]
+        except (KeyError, IndexError, TypeError):
+            raise IeclidError(f"the server's answer has no completion: {str(answer)[:120]}") from None
+        usage = answer.get("usage") or {}
+        return Completion(
+            text=text,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            token_ends=_token_ends(text, choice.get("logprobs")),
+            stopped="length" if choice.get("finish_reason") == "length" else "eos",
+        )
+
+    def _request(self, method: str, path: str, body: dict | None) -> dict:
+        """One API call with retries over the servers; IeclidError when every attempt failed."""
+        problems: list[str] = []
+        for attempt in range(max(RETRIES, len(self.base_urls))):
+            with self._lock:
+                url = self.base_urls[next(self._turn)] + path
+            try:
+                return self._send(method, url, body)
+            except _Retryable as exc:
+                problems.append(f"{url}: {exc}")
+                time.sleep(min(BACKOFF * 2**attempt, 8.0))
+        raise IeclidError(f"no server answered ({len(problems)} attempts); last: {problems[-1]}")
+
+    def _send(self, method: str, url: str, body: dict | None) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        data = orjson.dumps(body) if body is not None else None
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return orjson.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", errors="replace")[:300]
+            if "logprobs" in detail and body is not None and "logprobs" in body:
+                raise _LogprobsRefused() from None
+            if exc.code >= 500 or exc.code == 429:
+                raise _Retryable(f"HTTP {exc.code}") from None
+            raise IeclidError(f"{url}: HTTP {exc.code}: {' '.join(detail.split())[:200]}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise _Retryable(str(getattr(exc, "reason", exc))) from None
+        except orjson.JSONDecodeError:
+            raise _Retryable("not a JSON answer") from None
+
+
+class _Retryable(Exception):
+    """A failure another attempt (or another server) may not have."""
+
+
+class _LogprobsRefused(Exception):
+    """The server cannot return token log-probabilities (llama-cpp-python without logits_all)."""
+
+
+def _api_root(url: str) -> str:
+    url = url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--base-url must start with http:// or https://: {url}")
+    return url if url.endswith("/v1") else url + "/v1"
+
+
+def _token_ends(text: str, logprobs: dict | None) -> list[tuple[int, float]]:
+    """(end offset, log-probability) per token, when the tokens spell out the text."""
+    if not logprobs:
+        return []
+    tokens, values = logprobs.get("tokens") or [], logprobs.get("token_logprobs") or []
+    if "".join(tokens) != text or len(tokens) != len(values):
+        return []
+    ends = list(itertools.accumulate(len(t) for t in tokens))
+    return [(end, float(v)) for end, v in zip(ends, values, strict=True) if v is not None]

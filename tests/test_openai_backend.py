@@ -1,0 +1,130 @@
+"""`--backend openai` against llama-cpp-python's own OpenAI-compatible server on loopback."""
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from test_cli import assert_one_line_error, ieclid, records
+
+from ieclid.models import embedded_model_path
+
+SENTENCES = [
+    "Angela Merkel met Emmanuel Macron in Paris on Monday.",
+    "Apple opened a new office in Berlin.",
+    "The Rolling Stones played at Wembley Stadium in London.",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", embedded_model_path(), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url + "/v1/models", timeout=2).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                pytest.fail(f"llama_cpp.server did not start: {process.stderr.read()[-2000:]}")
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def spans(record: dict) -> list[tuple]:
+    return [(e["label"], e["text"], e["start"], e["end"], e["status"]) for e in record["entities"]]
+
+
+def test_server_records_match_in_process(server, tmp_path):
+    text = tmp_path / "news.txt"
+    text.write_text("\n".join(SENTENCES) + "\n")
+    local = ieclid("extract", "--lines", "--quiet", "--threads", "2", str(text))
+    remote = ieclid("extract", "--lines", "--quiet", "--backend", "openai", "--base-url", server, str(text))
+    assert local.returncode == 0 and remote.returncode == 0, remote.stderr
+    local_records, remote_records = records(local.stdout), records(remote.stdout)
+    assert [r["id"] for r in remote_records] == [r["id"] for r in local_records]  # order kept
+    for mine, theirs in zip(local_records, remote_records, strict=True):
+        assert spans(theirs) == spans(mine)
+        assert theirs["usage"]["completion_tokens"] == mine["usage"]["completion_tokens"]
+
+    marked = tmp_path / "rc.txt"
+    marked.write_text("The <e1>kitchen</e1> is the last renovated part of the <e2>house</e2>.\n")
+    args = ("extract", "--task", "rc", "--method", "qa4re", "--quiet", str(marked))
+    local_rc, remote_rc = ieclid(*args), ieclid(*args, "--backend", "openai", "--base-url", server + "/v1")
+    assert records(remote_rc.stdout)[0]["relations"] == records(local_rc.stdout)[0]["relations"]
+
+
+def test_dead_servers_are_skipped_and_failures_stay_per_document(server, tmp_path):
+    text = tmp_path / "news.txt"
+    text.write_text("\n".join(SENTENCES) + "\n")
+    dead = f"http://127.0.0.1:{free_port()}"
+    mixed = ieclid("extract", "--lines", "--quiet", "--backend", "openai", "--base-url", dead, "--base-url", server,
+                   "--concurrency", "2", str(text))
+    assert mixed.returncode == 0, mixed.stderr
+    assert [r["id"] for r in records(mixed.stdout)] == [f"{text}:{n}" for n in (1, 2, 3)]
+    assert all("error" not in r for r in records(mixed.stdout))
+
+    assert_one_line_error(
+        ieclid("extract", "--backend", "openai", "--base-url", dead, str(text)), 1, "no server answered"
+    )
+    assert_one_line_error(ieclid("extract", "--backend", "openai", str(text)), 2, "needs --base-url")
+    assert_one_line_error(ieclid("extract", "--base-url", server, str(text)), 2, "are for --backend openai")
+
+
+def test_a_failing_server_fails_only_its_documents(tmp_path):
+    """A server that lists a model but answers every completion with HTTP 500."""
+
+    class Failing(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self._answer(200, {"data": [{"id": "broken"}]})
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self._answer(500, {"error": "out of memory"})
+
+        def _answer(self, status: int, payload: dict) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    text = tmp_path / "news.txt"
+    text.write_text("\n".join(SENTENCES) + "\n")
+    try:
+        result = ieclid("extract", "--lines", "--quiet", "--backend", "openai", "--concurrency", "3",
+                        "--base-url", f"http://127.0.0.1:{httpd.server_address[1]}", str(text))
+    finally:
+        httpd.shutdown()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    written = records(result.stdout)
+    assert len(written) == 3 and all("no server answered" in r["error"] for r in written)
+    assert "3 of 3 documents failed" in result.stderr
+
