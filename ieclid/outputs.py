@@ -7,6 +7,7 @@ behind, and a pipe to `jq` sees every record the moment it is ready.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import BinaryIO
 
 import orjson
@@ -34,3 +35,19 @@ class JsonlWriter:
     def close(self) -> None:
         if self._owned:
             self._out.close()
+
+
+def read_records(path: str) -> list[dict]:
+    """All records of a JSONL file (ieclid's own output), with one-line errors."""
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"records file not found: {path}")
+    records = []
+    for number, line in enumerate(file.read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            raise UsageError(f"{path}:{number}: not a JSON record") from None
+    return records

@@ -1,0 +1,126 @@
+"""brat standoff: per document `NAME.txt` and `NAME.ann` with T (spans), R (relations), E (events:
+trigger and role arguments) and A (attributes: the review state of each item) lines."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ieclid.exchange import add_entity, exportable, finish, new_record
+
+_UNSAFE = re.compile(r"[^\w.-]+")
+_NAME = re.compile(r"^[^\s:]+$")
+
+
+def file_stem(doc_id: str, taken: set[str]) -> str:
+    """A file name for a document id (paths and `:N` line numbers made safe, kept unique)."""
+    stem = _UNSAFE.sub("_", doc_id).strip("_.") or "doc"
+    candidate, n = stem, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _label(name: str) -> str:
+    """brat type names cannot hold spaces or colons."""
+    return name if _NAME.match(name) else re.sub(r"[\s:]+", "_", name)
+
+
+def export_record(record: dict) -> tuple[str, int]:
+    """The .ann text of one record, and how many items it could not hold."""
+    items = exportable(record)
+    lines: list[str] = []
+    attributes = 0
+    tid = {}
+
+    def attribute(target: str, item: dict) -> None:
+        nonlocal attributes
+        state = (item.get("review") or {}).get("state")
+        if state:
+            attributes += 1
+            lines.append(f"A{attributes}\tReview {target} {state}")
+
+    for n, entity in enumerate(items.entities, start=1):
+        tid[entity["id"]] = f"T{n}"
+        text = record["text"][entity["start"] : entity["end"]].replace("\n", " ")
+        lines.append(f"T{n}\t{_label(entity['label'])} {entity['start']} {entity['end']}\t{text}")
+        attribute(f"T{n}", entity)
+    eid = {}
+    for n, event in enumerate(items.events, start=1):
+        eid[event["id"]] = f"E{n}"
+        trigger = tid[event["trigger"]]
+        seen: dict[str, int] = {}
+        args = ""
+        for argument in event["arguments"]:
+            role = _label(argument["role"])
+            seen[role] = seen.get(role, 0) + 1
+            args += f" {role}{seen[role] if seen[role] > 1 else ''}:{tid[argument['ref']]}"
+        lines.append(f"E{n}\t{_label(event['label'])}:{trigger}{args}")
+        attribute(f"E{n}", event)
+    ends = {**tid, **eid}
+    for n, relation in enumerate(items.relations, start=1):
+        head, tail = ends[relation["head"]], ends[relation["tail"]]
+        lines.append(f"R{n}\t{_label(relation['label'])} Arg1:{head} Arg2:{tail}")
+        attribute(f"R{n}", relation)
+    return "".join(line + "\n" for line in lines), items.skipped
+
+
+def import_document(txt: Path) -> dict:
+    """One `.txt` and its `.ann` (missing .ann: no annotations) as a record."""
+    text = txt.read_text(encoding="utf-8")
+    record = new_record(txt.stem, text, "brat")
+    ann = txt.with_suffix(".ann")
+    lines = ann.read_text(encoding="utf-8").splitlines() if ann.is_file() else []
+    ids: dict[str, str] = {}
+    events, relations, states = [], [], {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        key, body = parts[0], parts[1] if len(parts) > 1 else ""
+        try:
+            if key.startswith("T"):
+                label, offsets = body.split(" ", 1)
+                numbers = [int(x) for x in re.split(r"[ ;]", offsets)]
+                ids[key] = add_entity(record, label, min(numbers), max(numbers))  # discontinuous: the extent
+            elif key.startswith("E"):
+                trigger, *arguments = body.split()
+                label, trigger_id = trigger.split(":")
+                args = [a.split(":") for a in arguments]
+                if trigger_id not in ids:
+                    raise ValueError(trigger_id)
+                roles = [(re.sub(r"\d+$", "", role), ref) for role, ref in args]  # Drug2 -> Drug
+                events.append((key, label, trigger_id, roles))
+            elif key.startswith("R"):
+                label, arg1, arg2 = body.split()
+                relations.append((key, label, arg1.split(":")[1], arg2.split(":")[1]))
+            elif key.startswith("A"):
+                name, target, *value = body.split()
+                if name == "Review" and value:
+                    states[target] = value[0]
+        except (ValueError, IndexError):
+            raise ValueError(f"{ann}:{number}: not a brat annotation line: {line[:60]!r}") from None
+    event_ids = {}
+    if events:
+        record["events"] = []
+        for key, label, trigger, arguments in events:
+            event_ids[key] = f"E{len(record['events']) + 1}"
+            record["events"].append({
+                "id": event_ids[key], "label": label, "trigger": ids[trigger],
+                "arguments": [{"role": role, "ref": ids[ref]} for role, ref in arguments if ref in ids],
+            })
+    ends = {**ids, **event_ids}
+    if relations:
+        record["relations"] = [
+            {"id": f"R{n}", "label": label, "head": ends[a], "tail": ends[b]}
+            for n, (_, label, a, b) in enumerate(relations, start=1)
+        ]
+    items = {**{k: e for k, e in zip(ids, record["entities"], strict=True)},
+             **{k: e for k, e in zip(event_ids, record.get("events", []), strict=True)},
+             **{key: r for (key, *_), r in zip(relations, record.get("relations", []), strict=True)}}
+    for key, state in states.items():
+        if key in items:
+            items[key]["review"] = {"state": state}
+    return finish(record)
