@@ -50,7 +50,7 @@ COMPLETE_VAR = "_IECLID_COMPLETE"
 
 
 def _register() -> None:
-    from ieclid.cli import evaluate, extract, models  # noqa: F401 - they register their commands
+    from ieclid.cli import evaluate, exchange, extract, models, review  # noqa: F401 - they register commands
 
 
 def fail(message: str, code: int) -> int:
