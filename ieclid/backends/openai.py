@@ -10,6 +10,7 @@ backoff on the next one, and a request that fails everywhere fails only its docu
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import time
@@ -41,11 +42,25 @@ class OpenAIBackend(GgufText):
         self.api_key = api_key
         self.timeout = timeout
         self.seed = seed
-        self._load_text(model_path, vocab_only=True)
+        self._load_vocabulary(model_path)
         self._turn = itertools.cycle(range(len(self.base_urls)))
         self._lock = threading.Lock()
         self._logprobs = True  # dropped for servers that cannot give them
         self.server_model = self._server_model()
+
+    def _load_vocabulary(self, model_path: str) -> None:
+        """The GGUF's tokenizer and template only. llama.cpp then warns, at error level, that
+        the (absent) training context is smaller than the context; that says nothing here."""
+        import ctypes
+
+        import llama_cpp
+        from llama_cpp._logger import llama_log_callback
+
+        llama_cpp.llama_log_set(_silent_callback(), ctypes.c_void_p(0))
+        try:
+            self._load_text(model_path, vocab_only=True)
+        finally:
+            llama_cpp.llama_log_set(llama_log_callback, ctypes.c_void_p(0))
 
     def _server_model(self) -> str:
         """The model id the first reachable server serves (vLLM needs it in every request)."""
@@ -127,6 +142,13 @@ class _Retryable(Exception):
 
 class _LogprobsRefused(Exception):
     """The server cannot return token log-probabilities (llama-cpp-python without logits_all)."""
+
+
+@functools.cache
+def _silent_callback():
+    import llama_cpp
+
+    return llama_cpp.llama_log_callback(lambda level, text, user_data: None)
 
 
 def _api_root(url: str) -> str:

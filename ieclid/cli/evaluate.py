@@ -101,6 +101,7 @@ def evaluate(
 
     from ieclid.errors import UsageError
     from ieclid.evaluation import run as evaluation
+    from ieclid.outputs import read_records
 
     if file_format == Format.semeval2010:
         if not pred:
@@ -113,7 +114,7 @@ def evaluate(
     else:
         documents = evaluation.read_gold(gold, task.value)[: limit or None]
         if pred:
-            predictions = evaluation.align(documents, evaluation.read_predictions(pred), task.value)
+            predictions = evaluation.align(documents, read_records(pred), task.value)
             saved = None
         else:
             from ieclid.run import RunSettings

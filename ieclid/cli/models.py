@@ -91,7 +91,7 @@ def remove_model(
 ) -> None:
     """Forget a model; a pulled file is deleted too (an added one never is)."""
     from ieclid.errors import UsageError
-    from ieclid.models import load_registry, save_registry
+    from ieclid.models import delete_pulled, load_registry, save_registry
 
     registry = load_registry()
     entry = registry["models"].pop(name, None)
@@ -101,11 +101,7 @@ def remove_model(
         registry["default"] = None
     save_registry(registry)
     if entry.get("repo") and not keep_file:
-        link = Path(entry["path"])
-        target = link.resolve()
-        link.unlink(missing_ok=True)
-        if target != link:
-            target.unlink(missing_ok=True)
+        delete_pulled(Path(entry["path"]))
     print(f"removed {name}")
 
 

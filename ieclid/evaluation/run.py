@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import orjson
-
 from ieclid.datasets import (
     READERS,
     Annotated,
@@ -67,21 +65,6 @@ def read_gold(path: str, task: str) -> list[Annotated]:
     if not docs:
         raise UsageError(f"{path}: no gold documents found")
     return docs
-
-
-def read_predictions(path: str) -> list[dict]:
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"predictions file not found: {path}")
-    records = []
-    for number, line in enumerate(file.read_bytes().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            raise UsageError(f"{path}:{number}: not a JSON record") from None
-    return records
 
 
 def _plain_text(doc: Annotated, task: str) -> str:
