@@ -8,7 +8,7 @@ object per run: sentences/s, prompt and completion tokens, entity F1, peak RSS, 
 and the compute floor for ieclid's work (new prompt tokens at the measured prompt rate plus
 generated tokens at the measured generation rate).
 
-Usage: python benchmarks/throughput.py [--limit 200] [--shots 0 4] [--threads 2]
+Usage: python benchmarks/throughput.py [--limit 200] [--shots 0 4] [--threads 2] [--split test|dev]
 """
 
 from __future__ import annotations
@@ -78,10 +78,12 @@ def main() -> None:
     parser.add_argument("--shots", type=int, nargs="+", default=[0, 4])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model")
+    parser.add_argument("--split", choices=("test", "dev"), default="test",
+                        help="dev: for design choices (the reported figures are on test)")
     args = parser.parse_args()
     model = resolve_model(args.model)
     schema = load_schema("wnut17")
-    gold = list(read_conll(DATA / "test.conll"))[: args.limit]
+    gold = list(read_conll(DATA / f"{args.split}.conll"))[: args.limit]
     prompt_rate, generation_rate = rates(model, args.threads)
     print(f"measured rates: prompt {prompt_rate:.0f} tok/s, generation {generation_rate:.0f} tok/s",
           file=sys.stderr)
