@@ -13,6 +13,7 @@ import orjson
 import pytest
 from test_cli import assert_one_line_error, ieclid
 
+from ieclid.errors import UsageError
 from ieclid.exchange.files import export_records, import_records
 from ieclid.review.app import ReviewApp
 from ieclid.review.session import ItemRef, Session
@@ -212,3 +213,21 @@ def test_keyboard_cost_of_reviewing_50_documents(results, tmp_path, capsys):
                 for r in records] == kept
     with capsys.disabled():
         print(f"\nreview: {len(keys)} keys for {len(records)} documents, {len(keys) / len(records):.2f} per document")
+
+
+def test_error_records_are_kept_but_not_shown(results):
+    lines = results.read_bytes().splitlines()
+    error = orjson.dumps({"id": "broken.txt", "task": "ner", "error": "broken.txt: not UTF-8", "entities": []})
+    results.write_bytes(b"\n".join([lines[0], error, *lines[1:]]) + b"\n")
+    session = Session(results, user="ann")
+    assert len(session.records) == 50
+    session.move_doc(1)
+    session.decide("accepted")
+    assert session.undo() and session.redo()
+    on_disk = saved(session.out)
+    assert len(on_disk) == 51 and on_disk[1]["error"] == "broken.txt: not UTF-8"
+    assert on_disk[2]["entities"][0]["review"]["state"] == "accepted"
+    only_errors = results.with_name("errors.jsonl")
+    only_errors.write_bytes(error + b"\n")
+    with pytest.raises(UsageError, match="only error records"):
+        Session(only_errors)

@@ -44,7 +44,7 @@ def load(path: Path) -> list[dict]:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError:
                 raise UsageError(f"{path}:{number}: not a JSON record") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            if not isinstance(record, dict) or not (isinstance(record.get("text"), str) or "error" in record):
                 raise UsageError(f"{path}:{number}: not an ieclid record (no text)")
             records.append(record)
     if not records:
@@ -67,8 +67,12 @@ class Session:
 
     def __init__(self, results: Path, out: Path | None = None, user: str | None = None) -> None:
         self.out = out or results.with_name(results.stem + ".reviewed.jsonl")
-        # Reopening the reviewed file resumes it; otherwise start from the results.
-        self.records = load(self.out if self.out.is_file() else results)
+        # Reopening the reviewed file resumes it; otherwise start from the results. Error
+        # records (documents extraction failed on) are kept in the file but not shown.
+        self._all = load(self.out if self.out.is_file() else results)
+        self.records = [r for r in self._all if isinstance(r.get("text"), str)]
+        if not self.records:
+            raise UsageError(f"{results}: no documents to review (only error records)")
         self.user = user or getpass.getuser()
         self.labels = _labels(self.records)
         self.doc = next((i for i, r in enumerate(self.records) if not _done(r)), len(self.records) - 1)
@@ -76,7 +80,7 @@ class Session:
         self.filter: str | None = None  # unreviewed, unplaced, low (score < 0.5) or label:NAME
         self._undo: list[tuple[int, dict]] = []
         self._redo: list[tuple[int, dict]] = []
-        save(self.out, self.records)
+        save(self.out, self._all)
 
     # -- where we are -----------------------------------------------------------------
     @property
@@ -182,7 +186,7 @@ class Session:
         item["review"] = review
 
     def _commit(self) -> None:
-        save(self.out, self.records)
+        save(self.out, self._all)
 
     def decide(self, state: str) -> None:
         """accepted or rejected, for the current item."""
@@ -317,8 +321,10 @@ class Session:
         if not source:
             return False
         doc, snapshot = source.pop()
-        target.append((doc, copy.deepcopy(self.records[doc])))
-        self.records[doc] = snapshot
+        record = self.records[doc]
+        target.append((doc, copy.deepcopy(record)))
+        record.clear()  # in place: the record is also an element of the whole file's list
+        record.update(snapshot)
         self.doc = doc
         self.item = min(self.item, max(0, len(self.items()) - 1))
         self._commit()
