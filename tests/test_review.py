@@ -231,3 +231,13 @@ def test_error_records_are_kept_but_not_shown(results):
     only_errors.write_bytes(error + b"\n")
     with pytest.raises(UsageError, match="only error records"):
         Session(only_errors)
+
+
+def test_deciding_under_the_unreviewed_filter_skips_nothing(results):
+    session = Session(results, user="ann")
+    session.doc = next(i for i, r in enumerate(session.records) if len(r["entities"]) >= 3)
+    session.set_filter("unreviewed")
+    for _ in range(len(session.record["entities"])):
+        session.decide("accepted")
+    assert all(e["review"]["state"] == "accepted" for e in session.record["entities"])
+    assert session.items() == []

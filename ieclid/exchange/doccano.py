@@ -14,12 +14,14 @@ def export_record(record: dict) -> tuple[dict, int]:
         {"id": number[e["id"]], "label": e["label"], "start_offset": e["start"], "end_offset": e["end"]}
         for e in items.entities
     ]
+    between_spans = [r for r in items.relations if r["head"] in number and r["tail"] in number]
     relations = [
         {"id": n, "from_id": number[r["head"]], "to_id": number[r["tail"]], "type": r["label"]}
-        for n, r in enumerate((r for r in items.relations if r["head"] in number and r["tail"] in number), 1)
+        for n, r in enumerate(between_spans, start=1)
     ]
     line = {"id": record["id"], "text": record["text"], "entities": entities, "relations": relations}
-    return line, items.skipped + len(items.events)
+    # doccano has no events, nor relations between them
+    return line, items.skipped + len(items.events) + len(items.relations) - len(between_spans)
 
 
 def import_line(line: dict, fallback_id: str) -> dict:

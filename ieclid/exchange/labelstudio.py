@@ -22,17 +22,20 @@ def export_record(record: dict) -> tuple[dict, int]:
             scores.append(entity["score"])
         result.append(region)
     placed = {e["id"] for e in items.entities}
+    between_events = 0  # Label Studio relations join regions; events have none
     for relation in items.relations:
         if relation["head"] in placed and relation["tail"] in placed:
             result.append({"from_id": relation["head"], "to_id": relation["tail"], "type": "relation",
                            "direction": "right", "labels": [relation["label"]]})
+        else:
+            between_events += 1
     prediction = {"model_version": record.get("model", "ieclid"), "result": result}
     if scores:
         prediction["score"] = round(sum(scores) / len(scores), 4)
     task = {"data": {"text": record["text"], "ieclid_id": record["id"]}, "predictions": [prediction]}
     if (record.get("review") or {}).get("done"):
         task["annotations"] = [{"result": result, "completed_by": record["review"].get("by")}]
-    return task, items.skipped + len(items.events)
+    return task, items.skipped + len(items.events) + between_events
 
 
 def import_task(task: dict, fallback_id: str) -> dict:

@@ -201,7 +201,6 @@ class ReviewApp(App):
 
     def action_decide(self, state: str) -> None:
         self.session.decide(state)
-        self.session.move_item(1)
         self._after()
 
     def action_relabel(self) -> None:

@@ -189,12 +189,20 @@ class Session:
         save(self.out, self._all)
 
     def decide(self, state: str) -> None:
-        """accepted or rejected, for the current item."""
+        """accepted or rejected, for the current item; then the cursor goes to the next item
+        (which, under the "unreviewed" filter, is where the decided one was)."""
         ref = self.current
         if ref is None:
             return
+        items = self.items()
+        following = items[items.index(ref) + 1] if items.index(ref) + 1 < len(items) else None
         self._stamp(self.get(ref, self._change()), state)
         self._commit()
+        items = self.items()
+        if following in items:
+            self.item = items.index(following)
+        else:
+            self.item = min(self.item, max(0, len(items) - 1))
 
     def relabel(self, label: str) -> None:
         """A new label (an argument: a new role); the model's stays under review.original."""
