@@ -302,9 +302,9 @@ READERS = {
 }
 
 
-def read_annotated(path_str: str) -> list[Annotated]:
+def read_annotated(path_str: str, what: str = "demonstration") -> list[Annotated]:
     """Pick the reader from the file's content: JSONL records, SemEval-2010, or CoNLL."""
-    fmt = sniff_format(path_str, "demonstration")
+    fmt = sniff_format(path_str, what)
     if fmt is None:
         raise UsageError(
             f"{path_str}: unknown format; expected ieclid JSONL records, CoNLL (token<TAB>tag), "

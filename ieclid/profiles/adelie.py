@@ -120,7 +120,7 @@ def tulu(messages: list[dict[str, str]]) -> str:
     return "".join(out) + "<|assistant|>\n"
 
 
-def _entity_markers(marked: str, tag: str = "entity") -> str:
+def entity_markers(marked: str, tag: str = "entity") -> str:
     """ADELIE marks mentions alike and spaced: `<entity> x </entity>`, `<event> x </event>`."""
     opened = re.sub(r"<(?:e[12]|event)>\s*", f"<{tag}> ", marked)
     return re.sub(r"\s*</(?:e[12]|event)>", f" </{tag}>", opened)
@@ -142,11 +142,11 @@ def _ere_options(schema: Schema) -> list[str]:
 def _shown(task: str, text: str) -> str:
     """The text as ADELIE saw it: rc mentions as <entity>, ere events as <Event>, eae as <event>."""
     if task == "rc":
-        return _entity_markers(text)
+        return entity_markers(text)
     if task == "ere":
-        return _entity_markers(text, "Event")
+        return entity_markers(text, "Event")
     if task == "eae":
-        return _entity_markers(text, "event")
+        return entity_markers(text, "event")
     return text
 
 

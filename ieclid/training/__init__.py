@@ -1,0 +1,1 @@
+"""`ieclid train`: the ADELIE recipe; instruction data first."""

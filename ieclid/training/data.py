@@ -1,0 +1,300 @@
+"""IEInstruct-style instruction data (ADELIE, Qi et al. 2024) from annotated sets, for SFT.
+
+Each annotated example becomes a chat: an instruction drawn from a pool, the label options
+(shuffled, some non-gold ones dropped, with descriptions for some examples and opaque
+symbols `LABEL_k` for some, so the model learns to read definitions), an answer-format
+sentence (ADELIE's `[Answer]: x: type; ` triplets mostly, JSON or plain sentences for a
+share), and for half the examples 1-8 demonstrations as earlier turns. Most examples whose
+answer is empty (NA) are dropped, every source is capped, and the sources are mixed in
+proportion to their size, optionally with general chat data at a given IE share.
+
+The canonical form (first pool entry, triplets, no symbols) is exactly what the `adelie`
+profile sends at extraction time, so a model trained on this data runs with `--profile adelie`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ieclid.datasets import Annotated, read_annotated, sniff_format
+from ieclid.profiles.adelie import (
+    EAE_INSTRUCTION,
+    EAE_QUERY,
+    ED_INSTRUCTION,
+    ED_QUERY,
+    NER_FEW,
+    NER_QUERY,
+    NER_ZERO,
+    OIE_INSTRUCTION,
+    OIE_QUERY,
+    RC_FEW,
+    RC_QUERY,
+    RC_ZERO,
+    entity_markers,
+)
+from ieclid.schema import Label, RelationType, Schema, load_schema
+from ieclid.tasks import Example
+from ieclid.tasks.markers import find_marked_pair
+
+# Tasks each annotation format gives; PHEE gives both halves of event extraction.
+FORMAT_TASKS = {"conll": ("ner",), "records": ("ner",), "semeval": ("rc",), "fewrel": ("rc",),
+                "phee": ("ed", "eae"), "carb": ("openie",)}
+
+# Instruction pools: ADELIE's test-time wording first (what the adelie profile sends), then
+# paraphrases written for ieclid. {options} is the label list; {text} (where present) the text.
+POOLS: dict[str, tuple[str, ...]] = {
+    "ner": (
+        NER_FEW,
+        NER_ZERO.replace("Text: '{text}'", "{text}"),
+        "Find the named entities in the text and give each one a type from this list: [{options}].\n",
+        "{text}\n\nList every entity mention above together with its category. Categories: [{options}].\n",
+        "Which spans of the text name an entity of one of these types? [{options}]\n",
+        "Tag the entities of the following text. Allowed types: [{options}]. Copy each mention exactly.\n",
+    ),
+    "rc": (
+        RC_FEW,
+        RC_ZERO.replace("Text: '{text}'", "{text}"),
+        "Two entities are marked with <entity> and </entity>. Which relation holds between them? "
+        "Options: [{options}]. Answer NA if none of them holds.\n",
+        "{text}\n\nClassify the relation between the two marked entities into one of: [{options}], or NA.\n",
+    ),
+    "ed": (
+        ED_INSTRUCTION,
+        "Find the words that trigger events in the text and give each its event type from [{options}].\n",
+        "{text}\n\nWhich events does this text report? Name the trigger word and the type; types: "
+        "[{options}].\n",
+    ),
+    "eae": (
+        EAE_INSTRUCTION,
+        "The event trigger is marked with <event> and </event>. Extract the event's arguments and "
+        "give each a role from the Roleset.\n\nRoleset: [{options}]\n",
+    ),
+    "openie": (
+        OIE_INSTRUCTION.replace("{text}", "the text"),
+        "Extract every relational tuple (predicate, subject, object, and time and place when the "
+        "sentence gives them) from {text}.\n",
+    ),
+}
+QUERIES = {"ner": NER_QUERY, "rc": RC_QUERY, "ed": ED_QUERY, "eae": EAE_QUERY, "openie": OIE_QUERY}
+JSON_QUERY = "Please give the answer in json format."
+NATURAL_QUERY = 'Please answer in sentences, "[Answer]: "{mention}" is a {type}. "'
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The augmentation rates (ADELIE's where the paper gives them)."""
+
+    seed: int = 0
+    cap: int = 5000  # examples per source at most (ADELIE: Limit_dataset 5000)
+    na_keep: float = 0.2  # share of empty-answer examples kept (80% filtered)
+    fewshot: float = 0.5  # share with demonstrations as earlier turns (format2 rate 0.5)
+    max_shots: int = 8
+    dropout: float = 0.2  # chance a non-gold option is left out
+    describe: float = 0.2  # share with label descriptions in the options
+    symbols: float = 0.1  # share with LABEL_k symbols (always with descriptions)
+    json_answers: float = 0.05  # share answered in JSON (ADELIE: JSON_RATE 0.05)
+    natural_answers: float = 0.1  # share answered in sentences (span tasks)
+    text_in_slot: float = 0.7  # where the instruction has a {text} slot, share that fills it
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    schema: Schema | None = None
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).stem
+
+
+def parse_source(spec: str) -> Source:
+    """`PATH` or `PATH:SCHEMA` (a built-in schema or YAML file for label descriptions)."""
+    path, _, schema = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
+    return Source(path, load_schema(schema) if schema else None)
+
+
+def build(sources: list[Source], recipe: Recipe, general: list[dict] | None = None,
+          ie_share: float = 1.0) -> list[dict]:
+    """The mixed training examples: {"messages": [...], "source", "task"} per line."""
+    rng = random.Random(recipe.seed)
+    mixed: list[dict] = []
+    for source in sources:
+        docs = read_annotated(source.path, "training")
+        fmt = sniff_format(source.path, "training")
+        for task in FORMAT_TASKS.get(fmt or "", ("ner",)):
+            schema = source.schema or schema_from_data(docs, task)
+            examples = [ex for doc in docs for ex in _examples(doc, task)]
+            made = [_chat(task, schema, ex, examples, recipe, rng) for ex in examples]
+            made = [m for m, ex in zip(made, examples, strict=True)
+                    if not _empty(task, ex) or rng.random() < recipe.na_keep]
+            rng.shuffle(made)
+            mixed += [{**m, "source": source.name, "task": task} for m in made[: recipe.cap]]
+    rng.shuffle(mixed)
+    if general and 0 < ie_share < 1:
+        wanted = round(len(mixed) * (1 - ie_share) / ie_share)
+        pool = list(general)
+        rng.shuffle(pool)
+        mixed += [{"messages": g["messages"], "source": "general", "task": "chat"} for g in pool[:wanted]]
+        rng.shuffle(mixed)
+    return mixed
+
+
+def schema_from_data(docs: list[Annotated], task: str) -> Schema:
+    """The label set a source uses, when no schema names it (no descriptions then)."""
+    labels: set[str] = set()
+    for doc in docs:
+        for ex in _examples(doc, task):
+            labels |= {label for _, label in ex.mentions}
+            if ex.choice and ex.choice[0]:
+                labels.add(ex.choice[0])
+    if task == "rc":
+        return Schema("data", relations=tuple(RelationType(n) for n in sorted(labels)))
+    return Schema("data", entities=tuple(Label(n) for n in sorted(labels)))
+
+
+def _examples(doc: Annotated, task: str) -> list[Example]:
+    return doc.examples(task) if task in ("ed", "eae") else [doc.example()]
+
+
+def _empty(task: str, ex: Example) -> bool:
+    if task == "rc":
+        return not ex.choice or ex.choice[0] is None
+    if task == "openie":
+        return not ex.tuples
+    return not ex.mentions
+
+
+@dataclass(frozen=True)
+class _Form:
+    """The choices made for one example (and its demonstrations)."""
+
+    template: str
+    names: dict[str, str]  # label -> what the prompt and answers call it (itself or LABEL_k)
+    options: str
+    answers: str  # triplet, json or natural
+
+
+def _form(task: str, schema: Schema, gold: set[str], recipe: Recipe, rng: random.Random) -> _Form:
+    labels = _labels(task, schema)
+    known = {lab.name for lab in labels}
+    labels += [Label(name) for name in sorted(gold - known)]  # labels the data uses beyond the schema
+    kept = [lab for lab in labels if lab.name in gold or rng.random() >= recipe.dropout]
+    rng.shuffle(kept)
+    described = all(lab.description for lab in kept) and bool(kept)
+    symbols = described and task != "openie" and rng.random() < recipe.symbols
+    describe = symbols or (described and rng.random() < recipe.describe)
+    names = {lab.name: (f"LABEL_{n}" if symbols else lab.name) for n, lab in enumerate(kept, start=1)}
+    shown = [f"{names[lab.name]}: {lab.description}" if describe else names[lab.name] for lab in kept]
+    answers = "triplet"
+    roll = rng.random()
+    if roll < recipe.json_answers:
+        answers = "json"
+    elif task in ("ner", "ed", "eae") and roll < recipe.json_answers + recipe.natural_answers:
+        answers = "natural"
+    return _Form(rng.choice(POOLS[task]), names, ", ".join(shown), answers)
+
+
+def _labels(task: str, schema: Schema) -> list[Label]:
+    if task == "rc":  # directed relations in both directions, worded as the adelie profile does
+        return [Label(r.verbalise(rev), r.description) for r in schema.relations
+                for rev in ((False, True) if r.roles else (False,))]
+    if task == "eae":  # the roles of every event type, once each
+        roles = {role.name: role for event in schema.events for role in event.roles}
+        return list(roles.values()) or list(schema.entities)
+    if task == "ed":
+        return [Label(e.name, e.description) for e in schema.events] or list(schema.entities)
+    return list(schema.entities)
+
+
+def _chat(task: str, schema: Schema, ex: Example, pool: list[Example], recipe: Recipe,
+          rng: random.Random) -> dict:
+    demos: list[Example] = []
+    if rng.random() < recipe.fewshot and len(pool) > 1:
+        candidates = [d for d in rng.sample(pool, min(len(pool), recipe.max_shots + 1)) if d is not ex]
+        demos = candidates[: rng.randint(1, recipe.max_shots)]
+    gold = set().union(*(_gold_labels(task, e, schema) for e in [*demos, ex]))
+    form = _form(task, schema, gold, recipe, rng)
+    if form.answers != "json" and any(_unsafe(task, e) for e in [*demos, ex]):
+        form = replace(form, answers="json")  # a ';' or ':' in a mention would break the triplets
+    query = {"json": JSON_QUERY, "natural": NATURAL_QUERY}.get(form.answers, QUERIES[task])
+    messages: list[dict[str, str]] = []
+    for number, shown in enumerate([*demos, ex]):
+        if number == 0:
+            content = _instruction(form, task, shown, query, rng, recipe)
+        else:
+            content = f"Text: '{_shown(task, shown)}'"
+        messages.append({"role": "user", "content": content})
+        messages.append({"role": "assistant", "content": _answer(task, schema, shown, form)})
+    return {"messages": messages}
+
+
+def _instruction(
+    form: _Form, task: str, ex: Example, query: str, rng: random.Random, recipe: Recipe
+) -> str:
+    """The first user turn: instruction with options, answer-format sentence, the text."""
+    template = form.template.replace("{options}", form.options)
+    if task == "rc":
+        pair = find_marked_pair(ex.text)
+        template = template.replace("{e1}", pair.e1_text).replace("{e2}", pair.e2_text)
+    text = _shown(task, ex)
+    if "{text}" in template and rng.random() < recipe.text_in_slot:
+        return template.replace("{text}", f"Text: '{text}'") + query
+    return template.replace("{text}", "the text") + query + f"Text: '{text}'"
+
+
+def _shown(task: str, ex: Example) -> str:
+    if task in ("rc", "eae"):
+        return entity_markers(ex.text, "event" if task == "eae" else "entity")
+    return ex.text
+
+
+def _unsafe(task: str, ex: Example) -> bool:
+    """Whether the `x: type; ` or `(a; b; c)` answer of this example could not be read back."""
+    if task == "openie":
+        return any(";" in part or "(" in part or ")" in part for t in ex.tuples for part in t)
+    if task == "rc":
+        return False  # the mentions are fixed by the markers; the parser matches them exactly
+    return any(";" in text or ":" in text for text, _ in ex.mentions)
+
+
+def _gold_labels(task: str, ex: Example, schema: Schema) -> set[str]:
+    if task == "rc":
+        return {_rc_option(ex, schema)} if ex.choice and ex.choice[0] else set()
+    return {label for _, label in ex.mentions}
+
+
+def _rc_option(ex: Example, schema: Schema) -> str:
+    name, reverse = ex.choice
+    rel = schema.relation(name)
+    return rel.verbalise(reverse) if rel else name
+
+
+def _answer(task: str, schema: Schema, ex: Example, form: _Form) -> str:
+    if _empty(task, ex):
+        return "[Answer]: NA"
+    if task == "openie":
+        if form.answers == "json":
+            return "[Answer]: " + json.dumps([list(t) for t in ex.tuples])
+        return "[Answer]: " + "".join("(" + "; ".join(t) + "); \n" for t in ex.tuples)
+    if task == "rc":
+        pair = find_marked_pair(ex.text)
+        option = _rc_option(ex, schema)
+        label = form.names.get(option, option)
+        if form.answers == "json":
+            triple = {"subject": pair.e1_text, "relation": label, "object": pair.e2_text}
+            return "[Answer]: " + json.dumps(triple)
+        return f"[Answer]: ({pair.e1_text}; {label}; {pair.e2_text})\n"
+    mentions = [(text, form.names.get(label, label)) for text, label in ex.mentions]
+    if form.answers == "json":
+        grouped: dict[str, list[str]] = {}
+        for text, label in mentions:
+            grouped.setdefault(label, []).append(text)
+        return "[Answer]: " + json.dumps(grouped)
+    if form.answers == "natural":
+        return "[Answer]: " + "".join(f'"{text}" is a {label}. ' for text, label in mentions)
+    return "[Answer]: " + "".join(f"{text}: {label}; " for text, label in mentions)
+
+

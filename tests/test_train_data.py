@@ -1,0 +1,134 @@
+"""`ieclid train data`: augmentations as ADELIE's recipe describes, answers that parse back."""
+
+import re
+from collections import Counter
+
+import orjson
+import pytest
+from test_cli import assert_one_line_error, ieclid
+
+from ieclid.datasets import read_conll, read_semeval
+from ieclid.profiles.adelie import NER_FEW, AdelieProfile, entity_markers
+from ieclid.schema import load_schema
+from ieclid.training.data import Recipe, Source, build, parse_source
+
+
+@pytest.fixture(scope="module")
+def sources(shared_data):
+    data = shared_data
+    return [
+        parse_source(f"{data}/wnut17/train_first2000.conll:wnut17"),
+        parse_source(f"{data}/semeval2010_task8/TRAIN_FILE_first2000.TXT:semeval2010"),
+        parse_source(f"{data}/phee/train_first2000.jsonl:phee"),
+        parse_source(f"{data}/carb/data/gold/dev.tsv"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def built(sources):
+    return build(sources, Recipe(cap=400))
+
+
+def options_of(message: str) -> list[str]:
+    found = re.search(r"\[([^\[\]]*)\]", message)
+    return [o.split(": ")[0] for o in found.group(1).split(", ")] if found else []
+
+
+def test_sources_are_capped_mixed_and_reproducible(sources, built):
+    counts = Counter((e["source"], e["task"]) for e in built)
+    assert set(counts) == {("train_first2000", "ner"), ("TRAIN_FILE_first2000", "rc"), ("train_first2000", "ed"),
+                           ("train_first2000", "eae"), ("dev", "openie")}
+    assert max(counts.values()) <= 400
+    assert len({e["task"] for e in built[:50]}) >= 3  # shuffled together, not one block per source
+    assert build(sources[:1], Recipe(cap=50, seed=3)) == build(sources[:1], Recipe(cap=50, seed=3))
+    assert build(sources[:1], Recipe(cap=50, seed=3)) != build(sources[:1], Recipe(cap=50, seed=4))
+
+
+def test_most_empty_answers_are_dropped(shared_data):
+    source = Source(str(shared_data / "wnut17" / "train_first2000.conll"), load_schema("wnut17"))
+    docs = list(read_conll(shared_data / "wnut17" / "train_first2000.conll"))
+    empty_share = sum(1 for d in docs if not d.entities) / len(docs)
+    made = build([source], Recipe(cap=10**6))
+    kept_empty = sum(1 for e in made if e["messages"][-1]["content"] == "[Answer]: NA")
+    assert empty_share > 0.3  # WNUT-17 is mostly sentences without entities
+    expected = round(0.2 * empty_share * len(docs))
+    assert abs(kept_empty - expected) < 0.25 * expected + 10
+
+
+def test_augmentations_happen_at_about_their_rates(built):
+    ner = [e for e in built if e["task"] == "ner"]
+    firsts = [e["messages"][0]["content"] for e in ner]
+    assert 0.35 < sum(len(e["messages"]) > 2 for e in ner) / len(ner) < 0.65  # few-shot for half
+    assert all(len(e["messages"]) <= 18 for e in ner)  # at most 8 demonstrations + the example
+    assert 0.02 < sum("LABEL_1" in f for f in firsts) / len(ner) < 0.25  # symbols for some
+    assert sum("json format" in f for f in firsts) > 0 and sum('" is a ' in e["messages"][-1]["content"]
+                                                              for e in ner) > 0
+    assert len({f.split("[")[0][:30] for f in firsts}) >= 4  # several instructions from the pool
+
+
+def test_gold_labels_are_always_offered_and_symbols_are_consistent(built):
+    for example in built:
+        if example["task"] not in ("ner", "ed", "eae"):
+            continue
+        offered = set(options_of(example["messages"][0]["content"]))
+        for answer in example["messages"][1::2]:
+            content = answer["content"].removeprefix("[Answer]: ")
+            if content == "NA" or content.startswith("{") or '" is a ' in content:
+                continue
+            used = {item.rsplit(": ", 1)[1] for item in content.split("; ") if ": " in item}
+            assert used <= offered, (used, offered)
+
+
+def test_canonical_answers_parse_back_with_the_adelie_profile(built):
+    """Triplet answers are what the adelie profile reads at extraction time."""
+    schema = load_schema("wnut17")
+    profile = AdelieProfile()
+    checked = 0
+    for example in built:
+        first = example["messages"][0]["content"]
+        if example["task"] != "ner" or "LABEL_" in first or "json" in first or "sentences" in first:
+            continue
+        answer = example["messages"][-1]["content"]
+        parsed = profile.parse("ner", schema, answer)
+        written = [tuple(i.rsplit(": ", 1)) for i in answer.removeprefix("[Answer]: ").split("; ") if i.strip()]
+        if answer != "[Answer]: NA":
+            assert [(m.text, m.label) for m in parsed.mentions] == written and not parsed.problems
+            checked += 1
+    assert checked > 50
+    # the first pool entry is the adelie profile's own few-shot instruction
+    assert any(e["messages"][0]["content"].startswith(NER_FEW.split("{")[0]) for e in built)
+
+
+def test_general_chat_is_mixed_at_the_ie_share(sources, tmp_path):
+    general = [{"messages": [{"role": "user", "content": f"hi {n}"}, {"role": "assistant", "content": "hello"}]}
+               for n in range(2000)]
+    mixed = build(sources[:1], Recipe(cap=100), general, ie_share=0.2)
+    assert Counter(e["task"] for e in mixed) == {"ner": 100, "chat": 400}
+
+
+def test_cli(shared_data, tmp_path):
+    out = tmp_path / "sft.jsonl"
+    result = ieclid("train", "data", "--source", f"{shared_data}/wnut17/train_first2000.conll:wnut17",
+                    "--source", f"{shared_data}/carb/data/gold/dev.tsv", "--cap", "20", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert len(lines) == 40 and all(line["messages"][-1]["role"] == "assistant" for line in lines)
+    assert_one_line_error(ieclid("train", "data", "--source", "nope.conll", "--out", str(out)), 2,
+                          "training file not found")
+    assert_one_line_error(ieclid("train", "data", "--source", f"{shared_data}/wnut17/dev.conll:nope",
+                                 "--out", str(out)), 2, "unknown schema")
+
+
+def test_relation_answers_parse_back_to_the_gold_direction(shared_data):
+    source = parse_source(f"{shared_data}/semeval2010_task8/TRAIN_FILE_first2000.TXT:semeval2010")
+    made = build([source], Recipe(cap=300, json_answers=0, symbols=0))
+    path = shared_data / "semeval2010_task8" / "TRAIN_FILE_first2000.TXT"
+    gold = {entity_markers(doc.text): doc.choice for doc in read_semeval(path)}
+    schema, profile, checked = load_schema("semeval2010"), AdelieProfile(), 0
+    for example in made:
+        text = re.search(r"Text: '(.*)'", example["messages"][-2]["content"], re.DOTALL)
+        if text and text.group(1) in gold and gold[text.group(1)][0]:
+            choice = profile.parse("rc", schema, example["messages"][-1]["content"]).choice
+            assert (choice.label, choice.reverse) == gold[text.group(1)]
+            checked += 1
+    assert checked > 100
