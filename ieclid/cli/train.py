@@ -1,15 +1,18 @@
-"""`ieclid train`: the ADELIE alignment recipe. So far: `data`, the instruction data for SFT."""
+"""`ieclid train`: the ADELIE alignment recipe. So far: `data` (instruction data) and `sft`."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
 from ieclid.cli import app
 
-train_app = typer.Typer(name="train", help="Build IE instruction data for fine-tuning.", no_args_is_help=True,
-                        rich_markup_mode=None)
+train_app = typer.Typer(
+    name="train", help="Fine-tune a model for IE: instruction data, then SFT ('pip install .[train]').",
+    no_args_is_help=True, rich_markup_mode=None,
+)
 app.add_typer(train_app)
 
 
@@ -48,4 +51,33 @@ def data(
     finally:
         writer.close()
     print(f"wrote {writer.count} examples to {out}", file=sys.stderr)
+    return 0
+
+
+@train_app.command("sft", no_args_is_help=True)
+def sft(
+    data: str = typer.Option(..., "--data", help="Output of 'ieclid train data' (JSONL chats)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory: settings, metrics, final/ result."),
+    base: str = typer.Option(
+        "smollm2", "--base", help="A GGUF (path or model name; dequantized first) or an HF model directory."
+    ),
+    settings_file: Path = typer.Option(None, "--config", help="Recipe YAML (default: train/sft.yaml)."),
+    lora: bool = typer.Option(None, "--lora/--full", help="LoRA adapter (default) or full fine-tuning."),
+    epochs: float = typer.Option(None, "--epochs", help="Passes over the data."),
+    max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Examples per device and step."),
+    grad_accum: int = typer.Option(None, "--grad-accum", help="Steps accumulated per update."),
+    learning_rate: float = typer.Option(None, "--lr", help="Peak learning rate."),
+    max_length: int = typer.Option(None, "--max-length", help="Tokens per example at most."),
+) -> int:
+    """Supervised fine-tuning with TRL, loss on the answers only (ADELIE's settings by default)."""
+    from ieclid.training.sft import load_settings, train
+
+    overrides = {
+        "lora": lora, "num_train_epochs": epochs, "max_steps": max_steps,
+        "per_device_train_batch_size": batch_size, "gradient_accumulation_steps": grad_accum,
+        "learning_rate": learning_rate, "max_length": max_length,
+    }
+    metrics = train(data, base, out, load_settings(settings_file, overrides))
+    print(f"trained: {out / 'final'} (loss {metrics.get('train_loss', float('nan')):.3f})", file=sys.stderr)
     return 0
