@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ieclid.datasets import read_annotated
 from ieclid.demos import select_demos
@@ -52,6 +53,7 @@ class RunSettings:
     event_type: str | None = None
     instruction: str | None = None
     columns: str | None = None
+    lora: str | None = None
     backend: str = "llama-cpp"
     base_urls: tuple[str, ...] = ()
     concurrency: int | None = None
@@ -113,6 +115,10 @@ def check_settings(settings: RunSettings) -> None:
         raise UsageError("--shots must not be negative")
     if not 0.0 <= settings.temperature <= 2.0:
         raise UsageError("--temperature must be between 0 and 2")
+    if settings.lora and not Path(settings.lora).is_file():
+        raise UsageError(f"LoRA adapter not found: {settings.lora}")
+    if settings.lora and settings.backend == "openai":
+        raise UsageError("--lora is for the in-process backend; load the adapter in your server")
     if settings.backend != "openai" and (settings.base_urls or settings.concurrency):
         raise UsageError("--base-url and --concurrency are for --backend openai")
     if settings.backend == "openai" and not settings.base_urls:
@@ -177,7 +183,7 @@ def open_backend(settings: RunSettings, model_path: str):
 
     return LlamaCppBackend(
         model_path, n_gpu_layers=settings.n_gpu_layers, threads=settings.threads, ctx=settings.ctx,
-        seed=settings.seed,
+        seed=settings.seed, lora=settings.lora,
     )
 
 

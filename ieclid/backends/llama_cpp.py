@@ -148,6 +148,7 @@ class LlamaCppBackend(GgufText):
         threads: int | None = None,
         ctx: int = 4096,
         seed: int = 0,
+        lora: str | None = None,
     ) -> None:
         import llama_cpp
 
@@ -157,12 +158,18 @@ class LlamaCppBackend(GgufText):
         self.n_gpu_layers = n_gpu_layers
         self._load_text(
             model_path, n_ctx=ctx, n_threads=threads, n_threads_batch=threads, n_gpu_layers=n_gpu_layers,
-            seed=seed,
+            seed=seed, lora_path=lora,
         )
+        self.lora = lora
         self.n_ctx = self.llm.n_ctx()
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self._n_vocab = self.llm.n_vocab()
         self._seed = seed
+
+    @property
+    def name(self) -> str:
+        """The model file, and the adapter on it if any (records say which model made them)."""
+        return Path(self.model_path).stem + (f"+{Path(self.lora).stem}" if self.lora else "")
 
     def tokenize_prompt(self, prompt: str) -> list[int]:
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)

@@ -19,6 +19,7 @@ from ieclid.cli.options import (
     GRAMMAR,
     INSTRUCTION,
     LABELS,
+    LORA,
     MAX_CHUNK_TOKENS,
     METHOD,
     MODEL,
@@ -77,6 +78,7 @@ def evaluate(
     labels: str = LABELS,
     schema: str = SCHEMA,
     model: str = MODEL,
+    lora: str = LORA,
     profile: ProfileName = PROFILE,
     method: Method = METHOD,
     demos: str = DEMOS,
@@ -126,6 +128,7 @@ def evaluate(
                 ctx=ctx, seed=seed, grammar=grammar, verbatim=verbatim,
                 instruction=instruction, columns=columns, backend=backend_name.value,
                 base_urls=tuple(base_url or ()), concurrency=concurrency, api_key=api_key, timeout=timeout,
+                lora=lora,
             )
             saved = save or f"{Path(gold).stem}.{task.value}.pred.jsonl"
             predictions = _run_model(documents, settings, saved, quiet)

@@ -20,6 +20,7 @@ from ieclid.cli.options import (
     GRAMMAR,
     INSTRUCTION,
     LABELS,
+    LORA,
     MAX_CHUNK_TOKENS,
     METHOD,
     MODEL,
@@ -52,6 +53,7 @@ def extract(
     labels: str = LABELS,
     schema: str = SCHEMA,
     model: str = MODEL,
+    lora: str = LORA,
     profile: ProfileName = PROFILE,
     method: Method = METHOD,
     instruction: str = INSTRUCTION,
@@ -91,7 +93,7 @@ def extract(
         temperature=temperature, grammar=grammar, verbatim=verbatim,
         event_type=event_type, instruction=instruction, columns=columns,
         backend=backend_name.value, base_urls=tuple(base_url or ()), concurrency=concurrency,
-        api_key=api_key, timeout=timeout,
+        api_key=api_key, timeout=timeout, lora=lora,
     )
     paths = resolve_inputs(inputs, glob)
     if not paths:

@@ -93,6 +93,7 @@ COLUMNS = typer.Option(
     None, "--columns", help="table: fix the columns, e.g. Drug,Dose; default: the model chooses."
 )
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+LORA = typer.Option(None, "--lora", help="A LoRA adapter GGUF (ieclid train export) applied to --model.")
 
 
 class BackendName(StrEnum):

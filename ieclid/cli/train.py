@@ -1,4 +1,4 @@
-"""`ieclid train`: the ADELIE alignment recipe. So far: `data` (instruction data) and `sft`."""
+"""`ieclid train`: the ADELIE alignment recipe. So far: `data`, `sft` and `export` (LoRA → GGUF)."""
 
 from __future__ import annotations
 
@@ -80,4 +80,45 @@ def sft(
     }
     metrics = train(data, base, out, load_settings(settings_file, overrides))
     print(f"trained: {out / 'final'} (loss {metrics.get('train_loss', float('nan')):.3f})", file=sys.stderr)
+    return 0
+
+
+@train_app.command("export", no_args_is_help=True)
+def export(
+    run: Path = typer.Option(..., "--run", help="A run directory of 'ieclid train sft' (LoRA)."),
+    out: Path = typer.Option(None, "--out", "-o", help="The adapter GGUF (default: RUN/adapter.gguf)."),
+    check: bool = typer.Option(
+        True, "--check/--no-check", help="Compare llama.cpp's answers with the trained model's."
+    ),
+) -> int:
+    """The LoRA adapter as a GGUF that llama.cpp applies to the quantized base: ieclid extract --lora."""
+    import yaml
+
+    from ieclid.errors import UsageError
+    from ieclid.models import resolve_model
+    from ieclid.training.export import export_adapter, verify
+    from ieclid.training.sft import require_train_extra
+
+    require_train_extra()
+    settings_path = run / "settings.yaml"
+    if not settings_path.is_file():
+        raise UsageError(f"{run} is not a run directory of 'ieclid train sft' (no settings.yaml)")
+    settings = yaml.safe_load(settings_path.read_text())
+    if not settings.get("lora", True):
+        raise UsageError("this run trained the full model; only LoRA adapters are exported so far")
+    if Path(settings["base"]).is_dir():
+        raise UsageError("the run's base is an HF directory; an adapter needs the GGUF base it was made from")
+    base_gguf = resolve_model(settings["base"])
+    out = out or run / "adapter.gguf"
+    tensors = export_adapter(run / "final", run / "base", out)
+    print(f"wrote {out} ({tensors} tensors, {out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    if check:
+        check = verify(run / "final", run / "base", base_gguf, out)
+        if check["compared"]:
+            effect = ("the adapter moves llama.cpp's logits as it moves the trained model's "
+                      f"(cosine {check['change_cosine']})")
+        else:
+            effect = "the adapter changes the model too little to compare through the quantized base"
+        print(f"checked: tokenizers agree; {effect}", file=sys.stderr)
+    print(f"use it: ieclid extract --model {settings['base']} --lora {out} FILE", file=sys.stderr)
     return 0

@@ -1,0 +1,133 @@
+"""A trained LoRA adapter as a GGUF adapter that llama.cpp applies to the quantized base.
+
+PEFT's `lora_A` (r × in) and `lora_B` (out × r) become `blk.N.<tensor>.weight.lora_a/lora_b`.
+llama.cpp stores the query and key projections with their rows permuted for its rotary
+layout (transformers undoes that when it loads a GGUF), so `lora_B` of q/k is permuted the
+same way. The export is then checked: llama.cpp with the adapter must predict what the HF
+model with the adapter predicts, and both tokenizers must agree on probe texts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from ieclid.errors import IeclidError, UsageError
+
+NAMES = {
+    "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+}
+_KEY = re.compile(r"base_model\.model\.model\.layers\.(\d+)\.(.+)\.lora_([AB])\.weight$")
+# Below this mean logit change, the quantized base's own noise hides the adapter's effect (a few
+# training steps); above it, a faithful export moves llama.cpp's logits the same way (measured:
+# cosine 0.996 for a faithful export of a strong random adapter, 0.909 without the q/k permutation).
+MIN_CHANGE = 0.5
+MIN_COSINE = 0.95
+PROBES = (
+    "Angela Merkel met Emmanuel Macron in Paris on Monday.",
+    "The patient developed a severe rash after taking amoxicillin 500 mg.",
+    "@user lol that's sooo 2019 #throwback :)",
+)
+
+
+def permute_rows(weight, n_head: int):
+    """llama.cpp's q/k row order (convert_hf_to_gguf's `permute`)."""
+    rows = weight.shape[0]
+    grouped = weight.reshape(n_head, 2, rows // n_head // 2, *weight.shape[1:])
+    return grouped.swapaxes(1, 2).reshape(weight.shape)
+
+
+def export_adapter(adapter_dir: Path, base_dir: Path, out: Path) -> int:
+    """Write the GGUF adapter; returns how many tensors it holds."""
+    import gguf
+    import numpy as np
+    from safetensors import safe_open
+
+    settings = _json(adapter_dir / "adapter_config.json")
+    config = _json(base_dir / "config.json")
+    if config.get("model_type") != "llama":
+        kind = config.get("model_type")
+        raise UsageError(f"only llama-architecture adapters are exported so far, not {kind}")
+    if settings.get("use_rslora") or settings.get("use_dora"):
+        raise UsageError("rsLoRA and DoRA adapters cannot be written for llama.cpp; train plain LoRA")
+    heads = {"self_attn.q_proj": config["num_attention_heads"],
+             "self_attn.k_proj": config.get("num_key_value_heads", config["num_attention_heads"])}
+    writer = gguf.GGUFWriter(str(out), arch="llama")
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", float(settings["lora_alpha"]))
+    count = 0
+    with safe_open(str(adapter_dir / "adapter_model.safetensors"), "np") as tensors:
+        for key in tensors.keys():  # noqa: SIM118 - safe_open has no __iter__
+            match = _KEY.match(key)
+            if not match or match.group(2) not in NAMES:
+                raise UsageError(f"adapter tensor {key} has no llama.cpp counterpart (train with target "
+                                 "modules among q/k/v/o/gate/up/down)")
+            layer, module, side = match.groups()
+            tensor = tensors.get_tensor(key).astype(np.float32)
+            if side == "B" and module in heads:
+                tensor = permute_rows(tensor, heads[module])
+            name = f"blk.{layer}.{NAMES[module]}.weight.lora_{side.lower()}"
+            writer.add_tensor(name, np.ascontiguousarray(tensor))
+            count += 1
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return count
+
+
+def verify(adapter_dir: Path, base_dir: Path, base_gguf: str, adapter_gguf: Path) -> dict:
+    """Tokenizer parity on the probes, and whether the adapter changes llama.cpp's logits (quantized
+    base) the way it changes the HF model's: the cosine of the two logit changes."""
+    import llama_cpp
+    import numpy as np
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    hf = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    tuned = PeftModel.from_pretrained(hf, adapter_dir).merge_and_unload().eval()
+    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32).eval()
+    plain = llama_cpp.Llama(model_path=base_gguf, n_ctx=512, logits_all=True, verbose=False)
+    adapted = llama_cpp.Llama(
+        model_path=base_gguf, lora_path=str(adapter_gguf), n_ctx=512, logits_all=True, verbose=False
+    )
+    hf_change, cpp_change = [], []
+    try:
+        for text in PROBES:
+            tokens = plain.tokenize(text.encode(), add_bos=False, special=False)
+            if tokens != tokenizer(text, add_special_tokens=False)["input_ids"]:
+                raise IeclidError(f"tokenizers disagree on the probe {text!r}: the GGUF is not this model's")
+            logits = {}
+            for name, hf_model, llm in (("base", base, plain), ("adapter", tuned, adapted)):
+                with torch.no_grad():
+                    logits[f"hf {name}"] = hf_model(torch.tensor([tokens])).logits[0].numpy()
+                llm.reset()
+                llm.eval(tokens)
+                logits[f"cpp {name}"] = np.array(llm.scores[: len(tokens)])
+            hf_change.append((logits["hf adapter"] - logits["hf base"]).ravel())
+            cpp_change.append((logits["cpp adapter"] - logits["cpp base"]).ravel())
+    finally:
+        plain.close()
+        adapted.close()
+    a, b = np.concatenate(hf_change), np.concatenate(cpp_change)
+    # What the adapter changes, as llama.cpp applies it, against what it changes in the HF model:
+    # the quantized base's own noise cancels out of both differences.
+    cosine = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+    size = float(np.abs(a).mean())
+    result = {"change_cosine": round(cosine, 4), "change_size": round(size, 5)}
+    result["compared"] = size >= MIN_CHANGE
+    if result["compared"] and cosine < MIN_COSINE:
+        raise IeclidError(f"llama.cpp with the adapter disagrees with the trained model ({result})")
+    return result
+
+
+def _json(path: Path) -> dict:
+    if not path.is_file():
+        raise UsageError(f"not found: {path}")
+    return json.loads(path.read_text())
