@@ -130,6 +130,17 @@ def test_profile_choice_from_metadata():
     assert guess_profile({"general.name": "ADELIE SFT 7B"}, "m.gguf") == "adelie"
     assert guess_profile({}, "/models/adelie-dpo.Q4_K_M.gguf") == "adelie"
     assert guess_profile({"general.name": "Smollm2"}, "x.gguf") == "chat-json"
+    assert guess_profile({"general.name": "Smollm2", "ieclid.profile": "adelie"}, "x.gguf") == "adelie"
     assert make_profile("adelie", str).name == "adelie"
+
+
+def test_adelie_wording_in_the_models_own_chat_format_unless_it_is_an_adelie_release():
+    """ADELIE's releases were trained on Tulu turns; a model `ieclid train` aligned was trained on
+    its own chat template, so the same wording goes into that."""
+    chatml = lambda messages: "".join(f"<|im_start|>{m['role']}\n{m['content']}" for m in messages)  # noqa: E731
+    released = make_profile("adelie", chatml).prompt("ner", NER, "Obama spoke .", [])
+    ours = make_profile("adelie", chatml, tulu=False).prompt("ner", NER, "Obama spoke .", [])
+    assert released.startswith("<|user|>\nFor the given context")
+    assert ours.startswith("<|im_start|>user\nFor the given context") and "<|user|>" not in ours
     assert match_label("Person.", ["person"]) == "person"
     assert match_label("creative work", ["creative-work"]) == "creative-work"

@@ -19,6 +19,7 @@ from ieclid.tasks import Answer, Example, Request
 ChatRenderer = Callable[[list[dict[str, str]]], str]
 
 PROFILES = ("adelie", "chat-json", "instructuie")
+PROFILE_KEY = "ieclid.profile"  # GGUF metadata: the profile a model (or adapter) was trained for
 
 
 class Profile(Protocol):
@@ -40,23 +41,35 @@ class Profile(Protocol):
         ...
 
 
+def is_adelie_release(metadata: dict[str, str], path: str) -> bool:
+    """THU-KEG's ADELIE models and their exports, named so in the GGUF or the file name."""
+    return "adelie" in (metadata.get("general.name", "") + " " + path).lower()
+
+
 def guess_profile(metadata: dict[str, str], path: str) -> str:
-    """ADELIE and InstructUIE exports (named so in the GGUF or file name) get their own profile.
+    """The profile a model was trained for: named in its metadata by `ieclid train export`, or
+    ADELIE and InstructUIE exports recognised by name.
 
     Chat markers alone cannot tell: Zephyr and Phi-3 share Tulu's `<|user|>` lines.
     """
-    name = (metadata.get("general.name", "") + " " + path).lower()
-    if "adelie" in name:
+    if metadata.get(PROFILE_KEY) in PROFILES:
+        return str(metadata[PROFILE_KEY])
+    if is_adelie_release(metadata, path):
         return "adelie"
+    name = (metadata.get("general.name", "") + " " + path).lower()
     return "instructuie" if "instructuie" in name else "chat-json"
 
 
-def make_profile(name: str, chat_renderer: ChatRenderer, verbatim: bool = False) -> Profile:
-    """`verbatim`: mentions are constrained to exact, in-order spans of the text."""
+def make_profile(
+    name: str, chat_renderer: ChatRenderer, verbatim: bool = False, tulu: bool = True
+) -> Profile:
+    """`verbatim`: mentions are constrained to exact, in-order spans of the text. `tulu`: ADELIE's
+    wording in the Tulu chat format ADELIE was trained with; otherwise in the model's own chat
+    format (models that `ieclid train` aligned, and any chat model given --profile adelie)."""
     if name == "adelie":
-        from ieclid.profiles.adelie import AdelieProfile
+        from ieclid.profiles import adelie
 
-        return AdelieProfile(verbatim)
+        return adelie.AdelieProfile(verbatim, adelie.tulu if tulu else chat_renderer)
     if name == "chat-json":
         from ieclid.profiles.chat_json import ChatJsonProfile
 

@@ -152,10 +152,10 @@ def _shown(task: str, text: str) -> str:
 
 class AdelieProfile:
     name = "adelie"
-    render = staticmethod(tulu)
 
-    def __init__(self, verbatim: bool = False) -> None:
+    def __init__(self, verbatim: bool = False, render=tulu) -> None:
         self.verbatim = verbatim  # mentions must be exact, in-order spans of the text
+        self.render = render  # Tulu for ADELIE's releases; a model's own chat format for ours
 
     def prompt(
         self, task: str, schema: Schema, text: str, demos: list[Example], request: Request | None = None
