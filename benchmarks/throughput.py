@@ -6,9 +6,10 @@ given to both as ieclid records), 2 threads. Each side runs as its own process, 
 includes loading the model and its peak memory is its own. Prints a table and one JSON
 object per run: sentences/s, prompt and completion tokens, entity F1, peak RSS, speed-up,
 and the compute floor for ieclid's work (new prompt tokens at the measured prompt rate plus
-generated tokens at the measured generation rate).
+generated tokens at the rate llama.cpp measures here for a batch of --parallel sequences).
 
 Usage: python benchmarks/throughput.py [--limit 200] [--shots 0 4] [--threads 2] [--split test|dev]
+                                       [--parallel 1 4]
 """
 
 from __future__ import annotations
@@ -46,21 +47,39 @@ def run(command: list[str]) -> tuple[list[dict], float, float]:
     return records, seconds, usage.ru_maxrss / 1024
 
 
-def rates(model: str, threads: int) -> tuple[float, float]:
-    """Measured prompt and single-sequence generation rates (tokens/s) of this model here."""
-    from llama_cpp import Llama
+def rates(model: str, threads: int, parallel: int) -> tuple[float, float]:
+    """Measured prompt rate, and generation rate of `parallel` sequences decoded together (one
+    llama_decode per step, nothing else), in tokens/s, of this model here."""
+    import llama_cpp
 
-    llm = Llama(model_path=model, n_ctx=1024, n_threads=threads, n_threads_batch=threads, verbose=False)
+    llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_threads=threads, n_threads_batch=threads,
+                          verbose=False)
     text = " ".join(d.text for d in list(read_conll(DATA / "dev.conll"))[:40])
     tokens = llm.tokenize(text.encode())[:512]
     started = time.perf_counter()
     llm.eval(tokens)
     prompt_rate = len(tokens) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for token in tokens[:64]:
-        llm.eval([token])
-    generation_rate = 64 / (time.perf_counter() - started)
     llm.close()
+
+    params = llama_cpp.llama_context_default_params()
+    params.n_ctx, params.n_seq_max, params.kv_unified = 2048, parallel, True
+    params.n_threads = params.n_threads_batch = threads
+    model_params = llama_cpp.llama_model_default_params()
+    model_handle = llama_cpp.llama_model_load_from_file(model.encode(), model_params)
+    ctx = llama_cpp.llama_init_from_model(model_handle, params)
+    batch = llama_cpp.llama_batch_init(parallel, 0, 1)
+    steps = 64
+    started = time.perf_counter()
+    for step in range(steps):
+        for seq in range(parallel):
+            batch.token[seq], batch.pos[seq], batch.n_seq_id[seq] = tokens[step], step, 1
+            batch.seq_id[seq][0], batch.logits[seq] = seq, True
+        batch.n_tokens = parallel
+        llama_cpp.llama_decode(ctx, batch)
+    generation_rate = steps * parallel / (time.perf_counter() - started)
+    llama_cpp.llama_batch_free(batch)
+    llama_cpp.llama_free(ctx)
+    llama_cpp.llama_model_free(model_handle)
     return prompt_rate, generation_rate
 
 
@@ -78,15 +97,18 @@ def main() -> None:
     parser.add_argument("--shots", type=int, nargs="+", default=[0, 4])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model")
+    parser.add_argument("--parallel", type=int, nargs="+", default=[4],
+                        help="ieclid's --parallel values to run (the script always decodes one at a time)")
     parser.add_argument("--split", choices=("test", "dev"), default="test",
                         help="dev: for design choices (the reported figures are on test)")
     args = parser.parse_args()
     model = resolve_model(args.model)
     schema = load_schema("wnut17")
     gold = list(read_conll(DATA / f"{args.split}.conll"))[: args.limit]
-    prompt_rate, generation_rate = rates(model, args.threads)
-    print(f"measured rates: prompt {prompt_rate:.0f} tok/s, generation {generation_rate:.0f} tok/s",
-          file=sys.stderr)
+    measured = {n: rates(model, args.threads, n) for n in args.parallel}
+    for n, (prompt_rate, generation_rate) in measured.items():
+        print(f"measured rates: prompt {prompt_rate:.0f} tok/s, generation of {n} sequences together "
+              f"{generation_rate:.0f} tok/s", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         sentences = Path(tmp) / "sentences.txt"
         sentences.write_text("\n".join(d.text for d in gold) + "\n", encoding="utf-8")
@@ -105,27 +127,36 @@ def main() -> None:
             script, s_sec, s_mem = run([sys.executable, "benchmarks/baseline_script.py", model,
                                         str(sentences), ",".join(schema.entity_names), demos_path,
                                         str(args.threads)])
-            ours, o_sec, o_mem = run([sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "--schema",
-                                      "wnut17", "--threads", str(args.threads), "--model", model,
-                                      str(sentences), *extra])
-            new_prompt = sum(r["usage"]["prompt_tokens"] - r["usage"]["cached_prompt_tokens"] for r in ours)
-            generated = sum(r["usage"]["completion_tokens"] for r in ours)
-            floor = new_prompt / prompt_rate + generated / generation_rate
-            result = {
-                "shots": shots, "sentences": len(gold),
-                "script": {"sentences_per_second": round(len(gold) / s_sec, 2), "seconds": round(s_sec, 1),
-                           "prompt_tokens": sum(r["usage"]["prompt_tokens"] for r in script),
-                           "completion_tokens": sum(r["usage"]["completion_tokens"] for r in script),
-                           "f1": round(f1(gold, script), 4), "peak_mb": round(s_mem)},
-                "ieclid": {"sentences_per_second": round(len(gold) / o_sec, 2), "seconds": round(o_sec, 1),
-                           "prompt_tokens": sum(r["usage"]["prompt_tokens"] for r in ours),
-                           "prompt_tokens_evaluated": new_prompt, "completion_tokens": generated,
-                           "f1": round(f1(gold, ours), 4), "peak_mb": round(o_mem),
-                           "floor_seconds": round(floor, 1), "time_over_floor": round(o_sec / floor, 2)},
-                "speedup": round(s_sec / o_sec, 2),
-                "model_mb": round(Path(model).stat().st_size / 2**20),
-            }
-            print(orjson.dumps(result).decode(), flush=True)
+            for parallel in args.parallel:
+                ours, o_sec, o_mem = run([
+                    sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "--schema", "wnut17",
+                    "--threads", str(args.threads), "--model", model, "--parallel", str(parallel),
+                    str(sentences), *extra,
+                ])
+                result = {
+                    "shots": shots, "sentences": len(gold), "parallel": parallel,
+                    "script": summary(gold, script, s_sec, s_mem),
+                    "ieclid": summary(gold, ours, o_sec, o_mem, measured[parallel]),
+                    "speedup": round(s_sec / o_sec, 2),
+                    "model_mb": round(Path(model).stat().st_size / 2**20),
+                }
+                print(orjson.dumps(result).decode(), flush=True)
+
+
+def summary(gold, records: list[dict], seconds: float, peak_mb: float, rates_: tuple | None = None) -> dict:
+    """One side's figures; with the measured rates, ieclid's compute floor and its time over it."""
+    new_prompt = sum(r["usage"]["prompt_tokens"] - r["usage"].get("cached_prompt_tokens", 0) for r in records)
+    generated = sum(r["usage"]["completion_tokens"] for r in records)
+    figures = {
+        "sentences_per_second": round(len(gold) / seconds, 2), "seconds": round(seconds, 1),
+        "prompt_tokens": sum(r["usage"]["prompt_tokens"] for r in records),
+        "prompt_tokens_evaluated": new_prompt, "completion_tokens": generated,
+        "f1": round(f1(gold, records), 4), "peak_mb": round(peak_mb),
+    }
+    if rates_:
+        floor = new_prompt / rates_[0] + generated / rates_[1]
+        figures.update(floor_seconds=round(floor, 1), time_over_floor=round(seconds / floor, 2))
+    return figures
 
 
 if __name__ == "__main__":

@@ -7,21 +7,27 @@ checked before the model loads, so mistakes fail in milliseconds with exit code 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ieclid.datasets import read_annotated
 from ieclid.demos import select_demos
 from ieclid.documents import Document
 from ieclid.errors import UsageError
+from ieclid.gguf_info import read_gguf
 from ieclid.outputs import JsonlWriter
 from ieclid.pipeline import ExtractOptions, Extractor
-from ieclid.profiles import PROFILES, guess_profile, make_profile
+from ieclid.profiles import PROFILES, guess_profile, is_adelie_release, make_profile
 from ieclid.schema import Schema, load_schema, schema_from_labels
 from ieclid.tasks import Request, check_task_schema
 
+T = TypeVar("T")
+R = TypeVar("R")
 METHODS = ("direct", "qa4re")
+# Answers decoded together in process: on 2 CPU cores, batches of 4 already give most of the gain.
+DEFAULT_PARALLEL = 4
 DEFAULT_SCHEMAS = {
     "ner": "conll2003", "rc": "semeval2010", "re": "semeval2010",
     "ed": "phee", "eae": "phee", "ee": "phee", "ere": "matres",
@@ -57,14 +63,16 @@ class RunSettings:
     backend: str = "llama-cpp"
     base_urls: tuple[str, ...] = ()
     concurrency: int | None = None
+    sequences: int | None = None  # in-process: answers decoded together (--parallel)
     api_key: str | None = None
     timeout: float = 300.0
 
     @property
     def parallel(self) -> int:
-        """Documents in flight at once: one in process, 4 per server by default."""
+        """Documents in flight at once: in process, as many as are decoded together; on servers,
+        4 per server by default."""
         if self.backend != "openai":
-            return 1
+            return self.sequences or DEFAULT_PARALLEL
         return self.concurrency or 4 * max(1, len(self.base_urls))
 
 
@@ -123,6 +131,10 @@ def check_settings(settings: RunSettings) -> None:
         raise UsageError("--base-url and --concurrency are for --backend openai")
     if settings.backend == "openai" and not settings.base_urls:
         raise UsageError("--backend openai needs --base-url URL (one or more)")
+    if settings.sequences is not None and (settings.sequences < 1 or settings.sequences > 64):
+        raise UsageError("--parallel must be between 1 and 64")
+    if settings.sequences and settings.backend == "openai":
+        raise UsageError("--parallel is for the in-process backend; servers take --concurrency")
     if settings.concurrency is not None and settings.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     if settings.timeout <= 0:
@@ -145,8 +157,12 @@ def open_extractor(settings: RunSettings):
             demos[step] = select_demos(annotated, step, schema, settings.shots, settings.seed)
     model_path = resolve_model(settings.model)
     backend = open_backend(settings, model_path)
-    profile_name = settings.profile or guess_profile(backend.metadata, model_path)
-    profile = make_profile(profile_name, backend.format_chat, settings.verbatim)
+    metadata = dict(backend.metadata)
+    if settings.lora:  # an adapter from `ieclid train export` names the profile it was trained for
+        metadata.update(read_gguf(settings.lora).metadata)
+    profile_name = settings.profile or guess_profile(metadata, model_path)
+    tulu = is_adelie_release(backend.metadata, model_path)
+    profile = make_profile(profile_name, backend.format_chat, settings.verbatim, tulu=tulu)
     if settings.task not in getattr(profile, "tasks", (settings.task,)):
         backend.close()
         known = ", ".join(profile.tasks)
@@ -183,13 +199,14 @@ def open_backend(settings: RunSettings, model_path: str):
 
     return LlamaCppBackend(
         model_path, n_gpu_layers=settings.n_gpu_layers, threads=settings.threads, ctx=settings.ctx,
-        seed=settings.seed, lora=settings.lora,
+        seed=settings.seed, lora=settings.lora, parallel=settings.parallel,
     )
 
 
-def extract_each(extract: Callable[[Document], dict], documents: Iterable[Document], parallel: int = 1):
-    """Records in document order; with `parallel` > 1, that many documents are in flight at once
-    (server backends), and documents are read only as far ahead as that."""
+def extract_each(extract: Callable[[T], R], documents: Iterable[T], parallel: int = 1) -> Iterator[R]:
+    """Results in input order; with `parallel` > 1, that many inputs are in flight at once (their
+    answers decoded together in process, or sent to servers), and inputs are read only as far
+    ahead as that."""
     if parallel <= 1:
         yield from map(extract, documents)
         return

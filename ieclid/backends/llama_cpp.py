@@ -14,6 +14,8 @@ import functools
 import math
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +56,21 @@ class Completion:
         if not logprobs:
             return None
         return math.exp(sum(logprobs) / len(logprobs))
+
+
+@contextmanager
+def quiet_llama() -> Iterator[None]:
+    """Silence llama.cpp's own log lines (on stderr) for a while: loading a vocabulary alone, or
+    quantizing, logs at levels that say nothing to the user."""
+    import llama_cpp
+    from llama_cpp._logger import llama_log_callback
+
+    silent = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+    llama_cpp.llama_log_set(silent, ctypes.c_void_p(0))
+    try:
+        yield
+    finally:
+        llama_cpp.llama_log_set(llama_log_callback, ctypes.c_void_p(0))
 
 
 def check_gguf(path: str) -> None:
@@ -139,6 +156,59 @@ class GgufText:
         self.llm.close()
 
 
+class Generation:
+    """One answer being generated: the per-token work that every decode path shares (choosing
+    under the grammar, log-probabilities, stop conditions)."""
+
+    def __init__(self, backend: LlamaCppBackend, prompt_tokens: int, sampler, max_tokens: int,
+                 temperature: float) -> None:
+        self.backend = backend
+        self.prompt_tokens = prompt_tokens
+        self.sampler = sampler
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.tokens: list[int] = []
+        self.pieces: list[bytes] = []
+        self.token_ends: list[tuple[int, float]] = []
+        self.text = ""
+        self.stopped = "length"
+        self.cached = 0
+
+    def next_token(self, logits) -> int | None:
+        """The token to feed the model next, chosen from `logits`; None once the answer is done."""
+        import numpy as np
+
+        backend = self.backend
+        lc = backend._llama_cpp
+        token = backend._choose(logits, self.sampler, self.temperature, backend._rng)
+        top = float(logits.max())
+        logprob = float(logits[token]) - top - math.log(float(np.exp(logits - top).sum()))
+        if lc.llama_vocab_is_eog(backend._vocab, token):
+            self.stopped = "eos"
+            return None
+        if self.sampler is not None:
+            lc.llama_sampler_accept(self.sampler, token)
+        self.tokens.append(token)
+        self.pieces.append(backend.llm.detokenize([token], prev_tokens=self.tokens[:-1]))
+        self.text = b"".join(self.pieces).decode("utf-8", errors="ignore")
+        self.token_ends.append((len(self.text), logprob))
+        if len(self.tokens) % 16 == 0 and _LOOP.search(self.text):
+            self.stopped = "loop"
+            return None
+        if len(self.tokens) >= self.max_tokens:
+            return None  # stopped stays "length"
+        return token
+
+    def completion(self) -> Completion:
+        return Completion(self.text, self.prompt_tokens, len(self.tokens), self.token_ends, self.stopped,
+                          self.cached)
+
+    def close(self) -> None:
+        if self.sampler is not None:
+            self.backend._llama_cpp.llama_sampler_free(self.sampler)
+            self.sampler = None
+
+
 class LlamaCppBackend(GgufText):
     def __init__(
         self,
@@ -149,7 +219,10 @@ class LlamaCppBackend(GgufText):
         ctx: int = 4096,
         seed: int = 0,
         lora: str | None = None,
+        parallel: int = 1,
     ) -> None:
+        """`parallel` > 1: that many answers decoded together (continuous batching) in a context of
+        `ctx` tokens that they share; the model's own context then only serves the tokenizer."""
         import llama_cpp
 
         if n_gpu_layers is None:
@@ -157,14 +230,28 @@ class LlamaCppBackend(GgufText):
         threads = threads or max(1, os.cpu_count() or 1)
         self.n_gpu_layers = n_gpu_layers
         self._load_text(
-            model_path, n_ctx=ctx, n_threads=threads, n_threads_batch=threads, n_gpu_layers=n_gpu_layers,
-            seed=seed, lora_path=lora,
+            model_path, n_ctx=ctx if parallel <= 1 else 256, n_threads=threads, n_threads_batch=threads,
+            n_gpu_layers=n_gpu_layers, seed=seed, lora_path=lora,
         )
         self.lora = lora
-        self.n_ctx = self.llm.n_ctx()
+        self.n_ctx = self.llm.n_ctx() if parallel <= 1 else ctx
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self._n_vocab = self.llm.n_vocab()
-        self._seed = seed
+        import numpy as np
+
+        # One stream for the run: reproducible with --seed, and two samples of one prompt differ.
+        self._rng = np.random.default_rng(seed)
+        self._engine = None
+        if parallel > 1:
+            from ieclid.backends.batching import BatchEngine
+
+            self._engine = BatchEngine(self, parallel, ctx, threads)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+        super().close()
 
     @property
     def name(self) -> str:
@@ -213,9 +300,6 @@ class LlamaCppBackend(GgufText):
         when none of them is allowed. Greedy choices are identical either way: the best
         allowed token is among the top candidates whenever any allowed token is.
         """
-        import numpy as np
-
-        lc = self._llama_cpp
         tokens = self.tokenize_prompt(prompt)
         if len(tokens) + max_tokens > self.n_ctx:
             max_tokens = self.n_ctx - len(tokens)
@@ -224,39 +308,24 @@ class LlamaCppBackend(GgufText):
                     f"the prompt has {len(tokens)} tokens and does not fit the model's context "
                     f"of {self.n_ctx}; lower --max-chunk-tokens or --shots, or raise --ctx"
                 )
+        if self._engine is not None:
+            return self._engine.complete(tokens, grammar, max_tokens, temperature)
         sampler = self._grammar(grammar) if grammar else None
-        rng = np.random.default_rng(self._seed)
-        out_tokens: list[int] = []
-        pieces: list[bytes] = []
-        token_ends: list[tuple[int, float]] = []
-        text = ""
-        stopped = "length"
+        generation = Generation(self, len(tokens), sampler, max_tokens, temperature)
         try:
-            cached = self._evaluate_prompt(tokens)
-            while len(out_tokens) < max_tokens:
-                logits = np.ctypeslib.as_array(
-                    lc.llama_get_logits_ith(self.llm._ctx.ctx, -1), shape=(self._n_vocab,)
-                )
-                token = self._choose(logits, sampler, temperature, rng)
-                top = float(logits.max())
-                logprob = float(logits[token]) - top - math.log(float(np.exp(logits - top).sum()))
-                if lc.llama_vocab_is_eog(self._vocab, token):
-                    stopped = "eos"
-                    break
-                if sampler is not None:
-                    lc.llama_sampler_accept(sampler, token)
-                out_tokens.append(token)
-                pieces.append(self.llm.detokenize([token], prev_tokens=out_tokens[:-1]))
-                text = b"".join(pieces).decode("utf-8", errors="ignore")
-                token_ends.append((len(text), logprob))
-                if len(out_tokens) % 16 == 0 and _LOOP.search(text):
-                    stopped = "loop"
-                    break
+            generation.cached = self._evaluate_prompt(tokens)
+            while (token := generation.next_token(self._last_logits())) is not None:
                 self.llm.eval([token])
         finally:
-            if sampler is not None:
-                lc.llama_sampler_free(sampler)
-        return Completion(text, len(tokens), len(out_tokens), token_ends, stopped, cached)
+            generation.close()
+        return generation.completion()
+
+    def _last_logits(self):
+        import numpy as np
+
+        return np.ctypeslib.as_array(
+            self._llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, -1), shape=(self._n_vocab,)
+        )
 
     def _choose(self, logits, sampler, temperature: float, rng) -> int:
         """Best (or sampled) token that the grammar allows, checking the top candidates first."""

@@ -19,7 +19,7 @@ import urllib.request
 
 import orjson
 
-from ieclid.backends.llama_cpp import Completion, GgufText
+from ieclid.backends.llama_cpp import Completion, GgufText, quiet_llama
 from ieclid.errors import IeclidError, UsageError
 
 RETRIES = 4  # attempts per request, spread over the servers
@@ -51,16 +51,8 @@ class OpenAIBackend(GgufText):
     def _load_vocabulary(self, model_path: str) -> None:
         """The GGUF's tokenizer and template only. llama.cpp then warns, at error level, that
         the (absent) training context is smaller than the context; that says nothing here."""
-        import ctypes
-
-        import llama_cpp
-        from llama_cpp._logger import llama_log_callback
-
-        llama_cpp.llama_log_set(_silent_callback(), ctypes.c_void_p(0))
-        try:
+        with quiet_llama():
             self._load_text(model_path, vocab_only=True)
-        finally:
-            llama_cpp.llama_log_set(llama_log_callback, ctypes.c_void_p(0))
 
     def _server_model(self) -> str:
         """The model id the first reachable server serves (vLLM needs it in every request)."""
@@ -145,12 +137,6 @@ class _LogprobsRefused(Exception):
 
 
 @functools.cache
-def _silent_callback():
-    import llama_cpp
-
-    return llama_cpp.llama_log_callback(lambda level, text, user_data: None)
-
-
 def _api_root(url: str) -> str:
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):

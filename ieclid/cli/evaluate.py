@@ -24,6 +24,7 @@ from ieclid.cli.options import (
     METHOD,
     MODEL,
     N_GPU_LAYERS,
+    PARALLEL,
     PROFILE,
     QUIET,
     SCHEMA,
@@ -93,6 +94,7 @@ def evaluate(
     quiet: bool = QUIET,
     backend_name: BackendName = BACKEND,
     base_url: list[str] = BASE_URL,
+    parallel: int = PARALLEL,
     concurrency: int = CONCURRENCY,
     api_key: str = API_KEY,
     timeout: float = TIMEOUT,
@@ -127,7 +129,8 @@ def evaluate(
                 max_chunk_tokens=max_chunk_tokens, n_gpu_layers=n_gpu_layers, threads=threads,
                 ctx=ctx, seed=seed, grammar=grammar, verbatim=verbatim,
                 instruction=instruction, columns=columns, backend=backend_name.value,
-                base_urls=tuple(base_url or ()), concurrency=concurrency, api_key=api_key, timeout=timeout,
+                base_urls=tuple(base_url or ()), concurrency=concurrency, sequences=parallel, api_key=api_key,
+                timeout=timeout,
                 lora=lora,
             )
             saved = save or f"{Path(gold).stem}.{task.value}.pred.jsonl"

@@ -25,6 +25,7 @@ from ieclid.cli.options import (
     METHOD,
     MODEL,
     N_GPU_LAYERS,
+    PARALLEL,
     PROFILE,
     QUIET,
     SCHEMA,
@@ -76,6 +77,7 @@ def extract(
     quiet: bool = QUIET,
     backend_name: BackendName = BACKEND,
     base_url: list[str] = BASE_URL,
+    parallel: int = PARALLEL,
     concurrency: int = CONCURRENCY,
     api_key: str = API_KEY,
     timeout: float = TIMEOUT,
@@ -93,7 +95,7 @@ def extract(
         temperature=temperature, grammar=grammar, verbatim=verbatim,
         event_type=event_type, instruction=instruction, columns=columns,
         backend=backend_name.value, base_urls=tuple(base_url or ()), concurrency=concurrency,
-        api_key=api_key, timeout=timeout, lora=lora,
+        sequences=parallel, api_key=api_key, timeout=timeout, lora=lora,
     )
     paths = resolve_inputs(inputs, glob)
     if not paths:

@@ -109,6 +109,11 @@ BACKEND = typer.Option(
 BASE_URL = typer.Option(
     None, "--base-url", help="openai backend: a server (http://host:port[/v1]); repeat it to spread the work."
 )
+PARALLEL = typer.Option(
+    None, "--parallel",
+    help="In-process: documents whose answers are decoded together in one batch (default: 4; 1 decodes "
+    "one answer at a time).",
+)
 CONCURRENCY = typer.Option(
     None, "--concurrency", help="openai backend: documents in flight at once (default: 4 per server)."
 )

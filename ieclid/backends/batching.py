@@ -1,0 +1,238 @@
+"""Continuous batching for the in-process backend: answers for several documents decoded together.
+
+Extraction threads call `complete()` as usual; one engine thread owns a llama.cpp context with
+room for several sequences and advances all of them with one `llama_decode` per step: one new
+token for every answer being generated, plus a slice of the next prompt. Each answer keeps its
+own grammar sampler; new requests join as others finish.
+
+Shared prompt prefixes (instructions, label set, demonstrations) are evaluated once: the last
+admitted prompt is kept in a reserved sequence, a new prompt evaluates only what differs from
+it, and its sequence starts as a copy of that prefix (in llama.cpp's unified KV cache a copy
+shares the cells, it does not duplicate them).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import queue
+import threading
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from ieclid.errors import IeclidError
+
+BATCH_TOKENS = 512  # tokens per llama_decode: the answers' next tokens, then prompt slices
+
+
+@dataclass
+class _Request:
+    tokens: list[int]
+    grammar: str | None
+    max_tokens: int
+    temperature: float
+    future: Future = field(default_factory=Future)
+
+
+@dataclass
+class _Sequence:
+    """An admitted request: its sequence id in the KV cache, its next token and position."""
+
+    request: _Request
+    seq: int
+    generation: object  # llama_cpp.Generation
+    token: int
+    pos: int
+    index: int = -1  # its row in the current batch
+
+
+@dataclass
+class _Staged:
+    """A request whose prompt is being evaluated into the reserved prefix sequence."""
+
+    request: _Request
+    slot: int
+    done: int  # prompt tokens the prefix sequence holds
+    reused: int  # of those, how many were there already (the KV cache reused)
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class BatchEngine:
+    def __init__(self, backend, slots: int, n_ctx: int, threads: int) -> None:
+        lc = backend._llama_cpp
+        self.backend, self.lc, self.slots, self.n_ctx = backend, lc, slots, n_ctx
+        params = lc.llama_context_params.from_buffer_copy(backend.llm.context_params)  # same settings
+        params.n_ctx = n_ctx
+        params.n_batch = params.n_ubatch = BATCH_TOKENS
+        params.n_seq_max = slots + 1  # the answers, and the reserved prefix sequence
+        params.kv_unified = True
+        params.n_threads = params.n_threads_batch = threads
+        self.ctx = lc.llama_init_from_model(backend.llm.model, params)
+        if not self.ctx:
+            raise IeclidError(f"llama.cpp could not make a context of {n_ctx} tokens for {slots} sequences")
+        adapter = getattr(backend.llm, "_lora_adapter", None)
+        if adapter is not None:
+            adapters = (lc.llama_adapter_lora_p_ctypes * 1)(adapter)
+            scales = (ctypes.c_float * 1)(backend.llm.lora_scale)
+            lc.llama_set_adapters_lora(self.ctx, adapters, 1, scales)
+        self.memory = lc.llama_get_memory(self.ctx)
+        self.batch = lc.llama_batch_init(BATCH_TOKENS, 0, 1)
+        self.prefix_seq = slots
+        self.prefix: list[int] = []  # the tokens held by the reserved sequence
+        self.requests: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="ieclid-batch", daemon=True)
+        self.thread.start()
+
+    def complete(self, tokens: list[int], grammar: str | None, max_tokens: int, temperature: float):
+        request = _Request(tokens, grammar, max_tokens, temperature)
+        self.requests.put(request)
+        return request.future.result()
+
+    def close(self) -> None:
+        if self.thread.is_alive():
+            self.requests.put(None)
+            self.thread.join()
+        if self.ctx:
+            self.lc.llama_batch_free(self.batch)
+            self.lc.llama_free(self.ctx)
+            self.ctx = None
+
+    # The engine thread.
+
+    def _run(self) -> None:
+        waiting: deque[_Request] = deque()
+        active: dict[int, _Sequence] = {}
+        staging: _Staged | None = None
+        free = list(range(self.slots))
+        closing = False
+        while True:
+            block = not (active or waiting or staging) and not closing
+            try:
+                while True:
+                    item = self.requests.get(block=block)
+                    block = False
+                    if item is None:
+                        closing = True
+                    else:
+                        waiting.append(item)
+            except queue.Empty:
+                pass
+            if closing and not (active or waiting or staging):
+                return
+            if staging is None and waiting and free and self._fits(waiting[0], active):
+                request = waiting.popleft()
+                kept = self._trim_prefix(request.tokens)
+                staging = _Staged(request, free.pop(), kept, kept)
+            try:
+                staging = self._step(active, staging, free)
+            except Exception as exc:  # every waiting caller must hear of it
+                for sequence in active.values():
+                    sequence.request.future.set_exception(exc)
+                    sequence.generation.close()
+                if staging:
+                    staging.request.future.set_exception(exc)
+                for request in waiting:
+                    request.future.set_exception(exc)
+                active.clear()
+                waiting.clear()
+                staging = None
+                self.lc.llama_memory_clear(self.memory, True)
+                self.prefix = []
+                free = list(range(self.slots))
+
+    def _fits(self, request: _Request, active: dict[int, _Sequence]) -> bool:
+        """Room in the KV cache for this request whatever the others do (counted without sharing)."""
+        if not active:
+            return True
+        reserved = sum(len(s.request.tokens) + s.request.max_tokens for s in active.values())
+        return reserved + len(self.prefix) + len(request.tokens) + request.max_tokens <= self.n_ctx
+
+    def _trim_prefix(self, tokens: list[int]) -> int:
+        """Cut the reserved sequence back to what it shares with `tokens` (all but the last token,
+        which each answer evaluates itself to get its logits); returns that length."""
+        keep = common_prefix(self.prefix, tokens[:-1])
+        if keep < len(self.prefix):
+            self.lc.llama_memory_seq_rm(self.memory, self.prefix_seq, keep, -1)
+            self.prefix = self.prefix[:keep]
+        return keep
+
+    def _add(self, row: int, token: int, pos: int, seq: int, logits: bool) -> None:
+        batch = self.batch
+        batch.token[row] = token
+        batch.pos[row] = pos
+        batch.n_seq_id[row] = 1
+        batch.seq_id[row][0] = seq
+        batch.logits[row] = logits
+
+    def _step(self, active: dict[int, _Sequence], staging, free: list[int]):
+        """One llama_decode: every active answer's next token, then as much of the staged prompt
+        as fits; then each answer chooses its next token. Returns the staging left."""
+        from ieclid.backends.llama_cpp import Generation
+
+        row = 0
+        for sequence in active.values():
+            self._add(row, sequence.token, sequence.pos, sequence.seq, True)
+            sequence.index = row
+            row += 1
+        if staging:
+            target = len(staging.request.tokens) - 1
+            while staging.done < target and row < BATCH_TOKENS:
+                self._add(row, staging.request.tokens[staging.done], staging.done, self.prefix_seq, False)
+                row += 1
+                staging.done += 1
+        if row:
+            self.batch.n_tokens = row
+            status = self.lc.llama_decode(self.ctx, self.batch)
+            if status != 0:
+                raise IeclidError(f"llama.cpp could not decode a batch (status {status}); lower --parallel "
+                                  "or raise --ctx")
+        if staging and staging.done == len(staging.request.tokens) - 1:
+            request, slot = staging.request, staging.slot
+            self.prefix = request.tokens[:-1]
+            self.lc.llama_memory_seq_cp(self.memory, self.prefix_seq, slot, 0, staging.done)
+            try:
+                sampler = self.backend._grammar(request.grammar) if request.grammar else None
+            except IeclidError as exc:
+                request.future.set_exception(exc)
+                self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
+                free.append(slot)
+            else:
+                generation = Generation(self.backend, len(request.tokens), sampler, request.max_tokens,
+                                        request.temperature)
+                generation.cached = staging.reused
+                active[slot] = _Sequence(request, slot, generation, request.tokens[-1], staging.done)
+            staging = None
+        for slot, sequence in list(active.items()):
+            if sequence.index < 0:
+                continue  # admitted in this step: its last prompt token goes in the next batch
+            logits = self._logits(sequence.index)
+            sequence.index = -1
+            try:
+                token = sequence.generation.next_token(logits)
+            except IeclidError as exc:
+                token = None
+                sequence.request.future.set_exception(exc)
+            if token is None:
+                if not sequence.request.future.done():
+                    sequence.request.future.set_result(sequence.generation.completion())
+                sequence.generation.close()
+                self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
+                del active[slot]
+                free.append(slot)
+            else:
+                sequence.token = token
+                sequence.pos += 1
+        return staging
+
+    def _logits(self, row: int):
+        import numpy as np
+
+        n_vocab = self.backend._n_vocab
+        return np.ctypeslib.as_array(self.lc.llama_get_logits_ith(self.ctx, row), shape=(n_vocab,))
