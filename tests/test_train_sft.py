@@ -1,5 +1,6 @@
-"""`ieclid train sft` and `export`: the embedded GGUF dequantized, LoRA-tuned for a step, back as a GGUF
-adapter that llama.cpp applies (smoke), and a check that the export is faithful."""
+"""`ieclid train`'s whole loop on the embedded model (data, SFT, pairs, DPO, export as adapter and as
+a quantized GGUF, extraction with both; a few steps each), resumption, and checks that exports
+are faithful."""
 
 import json
 from pathlib import Path
@@ -40,6 +41,51 @@ def test_sft_runs_from_the_embedded_gguf(shared_data, tmp_path):
     assert read_gguf(run / "adapter.gguf").is_adapter
     used = ieclid("extract", "--lora", str(run / "adapter.gguf"), "--quiet", "-", stdin="Ann met Bob in Paris.\n")
     assert used.returncode == 0 and json.loads(used.stdout)["model"].endswith("+adapter")
+    assert json.loads(used.stdout)["profile"] == "adelie"  # the adapter says what it was trained for
+
+    pairs = tmp_path / "pairs.jsonl"
+    sampled = ieclid("train", "pairs", "--data", str(data), "--lora", str(run / "adapter.gguf"), "--limit", "4",
+                     "--samples", "3", "--out", str(pairs), "--quiet")
+    assert sampled.returncode == 0, sampled.stderr[-2000:]
+    made = [json.loads(line) for line in pairs.read_text().splitlines()]
+    assert made and all(p["chosen"] != p["rejected"] and p["prompt"][-1]["role"] == "user" for p in made)
+    assert_one_line_error(ieclid("train", "pairs", "--data", str(data), "--lora", "none.gguf", "--out",
+                                 str(pairs)), 2, "LoRA adapter not found")
+
+    dpo = tmp_path / "dpo"
+    tuned = ieclid("train", "dpo", "--pairs", str(pairs), "--sft", str(run), "--out", str(dpo), "--max-steps", "1",
+                   "--batch-size", "2", "--grad-accum", "1", "--max-length", "512", "--lr", "5e-6", timeout=900)
+    assert tuned.returncode == 0, tuned.stderr[-2000:]
+    assert (dpo / "final" / "adapter_model.safetensors").is_file()
+    assert yaml.safe_load((dpo / "settings.yaml").read_text())["beta"] == 0.1
+    assert_one_line_error(ieclid("train", "dpo", "--pairs", str(pairs), "--sft", str(tmp_path), "--out",
+                                 str(dpo)), 2, "is not a finished run of 'ieclid train sft'")
+
+    merged = ieclid("train", "export", "--run", str(dpo), "--merged", "--quant", "Q8_0")
+    assert merged.returncode == 0, merged.stderr[-2000:]
+    assert "same top token" in merged.stderr and (dpo / "model-Q8_0.gguf").is_file()
+    used = ieclid("extract", "--model", str(dpo / "model-Q8_0.gguf"), "--quiet", "-", stdin="Ann met Bob.\n")
+    assert used.returncode == 0 and json.loads(used.stdout)["model"] == "model-Q8_0"
+    assert json.loads(used.stdout)["profile"] == "adelie"
+    assert_one_line_error(ieclid("train", "export", "--run", str(dpo), "--quant", "Q4_K_M"), 2,
+                          "--quant applies to --merged exports")
+
+
+def test_a_time_limited_run_resumes_where_it_stopped(shared_data, tmp_path):
+    data = tmp_path / "sft.jsonl"
+    ieclid("train", "data", "--source", f"{shared_data}/wnut17/train_first2000.conll:wnut17", "--cap", "8",
+           "--out", str(data))
+    run = tmp_path / "run"
+    first = ieclid("train", "sft", "--data", str(data), "--out", str(run), "--max-steps", "2", "--batch-size", "2",
+                   "--grad-accum", "1", "--max-length", "256", "--time-limit", "0.001", timeout=900)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert [p.name for p in run.glob("checkpoint-*")] == ["checkpoint-1"]  # stopped after one step
+    second = ieclid("train", "sft", "--out", str(run), "--resume", timeout=900)
+    assert second.returncode == 0, second.stderr[-2000:]
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert metrics[-1]["step"] == 2
+    assert_one_line_error(ieclid("train", "sft", "--out", str(tmp_path / "new"), "--resume"), 2,
+                          "nothing to resume")
 
 
 def test_exported_adapter_predicts_like_the_hf_model(tmp_path, monkeypatch):
@@ -75,3 +121,26 @@ def test_exported_adapter_predicts_like_the_hf_model(tmp_path, monkeypatch):
     export.export_adapter(adapter, base_dir, wrong)
     with pytest.raises(IeclidError, match="disagrees"):
         export.verify(adapter, base_dir, embedded_model_path(), wrong)
+
+
+def test_merged_export_is_checked_against_the_trained_model(tmp_path, monkeypatch):
+    """The whole model written from HF weights into the base's GGUF layout, then quantized: llama.cpp
+    must predict what the HF model predicts; without the q/k row permutation it does not."""
+    from ieclid.models import embedded_model_path
+    from ieclid.training import merged_gguf
+    from ieclid.training.sft import hf_checkpoint
+
+    run = tmp_path / "run"
+    hf_checkpoint("smollm2", run)
+    (run / "final").symlink_to(run / "base")  # a "full fine-tuning" that changed nothing
+    good = tmp_path / "good.gguf"
+    written = merged_gguf.write_merged(run, embedded_model_path(), good, "Q8_0", lora=False)
+    assert written["tensors"] == 272 and read_gguf(good).quantization == "Q8_0"
+    result = merged_gguf.verify_merged(run, False, good)
+    assert result["logit_cosine"] >= 0.99 and result["top1_agreement"] >= 0.9, result
+
+    monkeypatch.setattr(merged_gguf, "permute_rows", lambda weight, n_head: weight)
+    wrong = tmp_path / "wrong.gguf"
+    merged_gguf.write_merged(run, embedded_model_path(), wrong, "Q8_0", lora=False)
+    with pytest.raises(IeclidError, match="disagrees"):
+        merged_gguf.verify_merged(run, False, wrong)

@@ -1,4 +1,4 @@
-"""`ieclid train`: the ADELIE alignment recipe. So far: `data`, `sft` and `export` (LoRA → GGUF)."""
+"""`ieclid train`: the ADELIE alignment recipe: `data`, `sft`, `pairs`, `dpo` and `export`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import typer
 from ieclid.cli import app
 
 train_app = typer.Typer(
-    name="train", help="Fine-tune a model for IE: instruction data, then SFT ('pip install .[train]').",
+    name="train", help="Align a model for IE: instruction data, SFT, preference pairs, DPO, GGUF export "
+    "('pip install .[train]').",
     no_args_is_help=True, rich_markup_mode=None,
 )
 app.add_typer(train_app)
@@ -56,7 +57,7 @@ def data(
 
 @train_app.command("sft", no_args_is_help=True)
 def sft(
-    data: str = typer.Option(..., "--data", help="Output of 'ieclid train data' (JSONL chats)."),
+    data: str = typer.Option(None, "--data", help="Output of 'ieclid train data' (JSONL chats)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory: settings, metrics, final/ result."),
     base: str = typer.Option(
         "smollm2", "--base", help="A GGUF (path or model name; dequantized first) or an HF model directory."
@@ -69,56 +70,204 @@ def sft(
     grad_accum: int = typer.Option(None, "--grad-accum", help="Steps accumulated per update."),
     learning_rate: float = typer.Option(None, "--lr", help="Peak learning rate."),
     max_length: int = typer.Option(None, "--max-length", help="Tokens per example at most."),
+    save_steps: int = typer.Option(None, "--save-steps", help="Save a checkpoint every N steps."),
+    minutes: float = typer.Option(
+        None, "--time-limit", help="Stop (with a checkpoint) after this many minutes; see --resume."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run in --out from its last checkpoint, with its settings."
+    ),
 ) -> int:
     """Supervised fine-tuning with TRL, loss on the answers only (ADELIE's settings by default)."""
-    from ieclid.training.sft import load_settings, train
+    from ieclid.training.runs import load_settings
+    from ieclid.training.sft import train
 
     overrides = {
         "lora": lora, "num_train_epochs": epochs, "max_steps": max_steps,
         "per_device_train_batch_size": batch_size, "gradient_accumulation_steps": grad_accum,
         "learning_rate": learning_rate, "max_length": max_length,
     }
-    metrics = train(data, base, out, load_settings(settings_file, overrides))
+    if save_steps:
+        overrides.update(save_strategy="steps", save_steps=save_steps)
+    metrics = train(data, base, out, load_settings("sft", settings_file, overrides), minutes, resume)
+    print(f"trained: {out / 'final'} (loss {metrics.get('train_loss', float('nan')):.3f})", file=sys.stderr)
+    return 0
+
+
+@train_app.command("pairs", no_args_is_help=True)
+def pairs(
+    data: str = typer.Option(..., "--data", help="Chats with gold answers ('ieclid train data' output)."),
+    out: str = typer.Option(..., "--out", "-o", help="Preference pairs to write (JSONL for TRL's DPO)."),
+    model: str = typer.Option(None, "--model", "-m", help="The SFT model: a GGUF or a model name."),
+    lora: str = typer.Option(None, "--lora", help="The SFT run's adapter (ieclid train export)."),
+    samples: int = typer.Option(5, "--samples", help="Answers sampled per prompt."),
+    temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature."),
+    cap: int = typer.Option(10000, "--cap", help="Pairs at most (30% online, the rest gold vs worst)."),
+    limit: int = typer.Option(0, "--limit", help="Use the first N chats only (0: all)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for sampling and mixing."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> int:
+    """IEFeedback: sample answers from the SFT model, score them against the gold with character
+    BLEU, keep best-vs-worst and gold-vs-worst pairs that differ by more than 0.1 (ADELIE's recipe)."""
+    from ieclid.cli.options import progress
+    from ieclid.errors import UsageError
+    from ieclid.models import resolve_model
+    from ieclid.outputs import JsonlWriter, read_records
+    from ieclid.run import RunSettings, check_settings, open_backend
+    from ieclid.training.pairs import mix_pairs, sample_all
+
+    settings = RunSettings(model=model, lora=lora, seed=seed, temperature=temperature)
+    check_settings(settings)
+    if samples < 2 or cap < 1:
+        raise UsageError("--samples must be at least 2 and --cap at least 1")
+    chats = [r["messages"] for r in read_records(data) if isinstance(r.get("messages"), list)]
+    chats = [c for c in chats if len(c) >= 2 and c[-1].get("role") == "assistant"][: limit or None]
+    if not chats:
+        raise UsageError(f"{data}: no chats that end with an assistant answer")
+    backend = open_backend(settings, resolve_model(model))
+
+    def complete(prompt: list[dict[str, str]], gold: str) -> str:
+        budget = 2 * backend.count_tokens(gold) + 32
+        return backend.complete(backend.format_chat(prompt), grammar=None, max_tokens=budget,
+                                temperature=temperature).text
+
+    scored = []
+    try:
+        with progress(len(chats), quiet, "sampling") as advance:
+            for item in sample_all(chats, complete, samples, settings.parallel):
+                scored.append(item)
+                advance({})
+    finally:
+        backend.close()
+    made, online = mix_pairs(scored, cap, seed)
+    writer = JsonlWriter(out)
+    try:
+        for pair in made:
+            writer.write(pair)
+    finally:
+        writer.close()
+    best = sum(max(score for _, score in item.samples) for item in scored) / len(scored)
+    print(f"wrote {writer.count} pairs to {out} ({online} best vs worst sample, {writer.count - online} gold "
+          f"vs worst) from {len(scored)} prompts; mean best BLEU {best:.3f}", file=sys.stderr)
+    return 0
+
+
+@train_app.command("dpo", no_args_is_help=True)
+def dpo(
+    pairs: str = typer.Option(None, "--pairs", help="Output of 'ieclid train pairs'."),
+    sft: Path = typer.Option(None, "--sft", help="The 'ieclid train sft' run to start from."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory: settings, metrics, final/ result."),
+    settings_file: Path = typer.Option(None, "--config", help="Recipe YAML (default: train/dpo.yaml)."),
+    beta: float = typer.Option(None, "--beta", help="DPO's beta (how far from the SFT model)."),
+    epochs: float = typer.Option(None, "--epochs", help="Passes over the pairs."),
+    max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Pairs per device and step."),
+    grad_accum: int = typer.Option(None, "--grad-accum", help="Steps accumulated per update."),
+    learning_rate: float = typer.Option(None, "--lr", help="Peak learning rate."),
+    max_length: int = typer.Option(None, "--max-length", help="Tokens per pair at most."),
+    minutes: float = typer.Option(
+        None, "--time-limit", help="Stop (with a checkpoint) after this many minutes; see --resume."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run in --out from its last checkpoint, with its settings."
+    ),
+) -> int:
+    """Direct preference optimisation from the SFT run (ADELIE's settings by default); a LoRA run
+    goes on training its adapter against a frozen copy of it."""
+    from ieclid.errors import UsageError
+    from ieclid.training.dpo import train
+    from ieclid.training.runs import load_settings
+
+    if not resume and (pairs is None or sft is None):
+        raise UsageError("give --pairs and --sft (or --resume)")
+    overrides = {
+        "beta": beta, "num_train_epochs": epochs, "max_steps": max_steps,
+        "per_device_train_batch_size": batch_size, "gradient_accumulation_steps": grad_accum,
+        "learning_rate": learning_rate, "max_length": max_length,
+    }
+    metrics = train(pairs, sft, out, load_settings("dpo", settings_file, overrides), minutes, resume)
     print(f"trained: {out / 'final'} (loss {metrics.get('train_loss', float('nan')):.3f})", file=sys.stderr)
     return 0
 
 
 @train_app.command("export", no_args_is_help=True)
 def export(
-    run: Path = typer.Option(..., "--run", help="A run directory of 'ieclid train sft' (LoRA)."),
-    out: Path = typer.Option(None, "--out", "-o", help="The adapter GGUF (default: RUN/adapter.gguf)."),
+    run: Path = typer.Option(..., "--run", help="A run directory of 'ieclid train sft' or 'dpo'."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="The GGUF to write (default: RUN/adapter.gguf or RUN/model-QUANT.gguf)."
+    ),
+    merged: bool = typer.Option(
+        None, "--merged/--adapter",
+        help="A whole model GGUF, LoRA merged in (default for full runs), or a LoRA adapter GGUF "
+        "(default for LoRA runs).",
+    ),
+    quant: str = typer.Option(
+        None, "--quant", help="With --merged: Q8_0, Q4_K_M, Q4_1, F16, ... (default: the base GGUF's)."
+    ),
     check: bool = typer.Option(
         True, "--check/--no-check", help="Compare llama.cpp's answers with the trained model's."
     ),
 ) -> int:
-    """The LoRA adapter as a GGUF that llama.cpp applies to the quantized base: ieclid extract --lora."""
+    """The trained model for llama.cpp: a LoRA adapter GGUF applied to the quantized base
+    (ieclid extract --lora), or a quantized GGUF of the whole model (ieclid extract --model)."""
     import yaml
 
     from ieclid.errors import UsageError
     from ieclid.models import resolve_model
-    from ieclid.training.export import export_adapter, verify
-    from ieclid.training.sft import require_train_extra
+    from ieclid.training.runs import require_train_extra
 
     require_train_extra()
     settings_path = run / "settings.yaml"
     if not settings_path.is_file():
-        raise UsageError(f"{run} is not a run directory of 'ieclid train sft' (no settings.yaml)")
+        raise UsageError(f"{run} is not a run directory of 'ieclid train' (no settings.yaml)")
     settings = yaml.safe_load(settings_path.read_text())
-    if not settings.get("lora", True):
-        raise UsageError("this run trained the full model; only LoRA adapters are exported so far")
+    lora = settings.get("lora", True)
+    merged = (not lora) if merged is None else merged
+    if not merged and not lora:
+        raise UsageError("this run trained the full model: export it with --merged")
+    if quant and not merged:
+        raise UsageError("--quant applies to --merged exports")
     if Path(settings["base"]).is_dir():
-        raise UsageError("the run's base is an HF directory; an adapter needs the GGUF base it was made from")
+        raise UsageError("the run's base is an HF directory; exports start from the GGUF base it was made "
+                         "from (train with --base GGUF)")
     base_gguf = resolve_model(settings["base"])
-    out = out or run / "adapter.gguf"
+    if merged:
+        _export_merged(run, base_gguf, out, quant, lora, check)
+    else:
+        _export_adapter(run, base_gguf, out or run / "adapter.gguf", check)
+        print(f"use it: ieclid extract --model {settings['base']} --lora {out or run / 'adapter.gguf'} FILE",
+              file=sys.stderr)
+    return 0
+
+
+def _export_adapter(run: Path, base_gguf: str, out: Path, check: bool) -> None:
+    from ieclid.training.export import export_adapter, verify
+
     tensors = export_adapter(run / "final", run / "base", out)
     print(f"wrote {out} ({tensors} tensors, {out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     if check:
-        check = verify(run / "final", run / "base", base_gguf, out)
-        if check["compared"]:
+        result = verify(run / "final", run / "base", base_gguf, out)
+        if result["compared"]:
             effect = ("the adapter moves llama.cpp's logits as it moves the trained model's "
-                      f"(cosine {check['change_cosine']})")
+                      f"(cosine {result['change_cosine']})")
         else:
             effect = "the adapter changes the model too little to compare through the quantized base"
         print(f"checked: tokenizers agree; {effect}", file=sys.stderr)
-    print(f"use it: ieclid extract --model {settings['base']} --lora {out} FILE", file=sys.stderr)
-    return 0
+
+
+def _export_merged(run: Path, base_gguf: str, out: Path | None, quant: str | None, lora: bool,
+                   check: bool) -> None:
+    from ieclid.training.merged_gguf import base_quant, probe_extraction, verify_merged, write_merged
+
+    quant = (quant or base_quant(base_gguf)).upper()
+    out = out or run / f"model-{quant}.gguf"
+    written = write_merged(run, base_gguf, out, quant, lora)
+    print(f"wrote {out} ({quant}, {written['tensors']} tensors, {written['bytes'] / 1e6:.1f} MB)",
+          file=sys.stderr)
+    if check:
+        result = verify_merged(run, lora, out)
+        probe = probe_extraction(out)
+        print(f"checked: tokenizers agree; next-token logits cosine {result['logit_cosine']}, same top token "
+              f"{100 * result['top1_agreement']:.0f}% of the time; a probe extraction gave "
+              f"{len(probe.get('entities', []))} entities", file=sys.stderr)
+    print(f"use it: ieclid extract --model {out} FILE", file=sys.stderr)

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from ieclid.errors import IeclidError, UsageError
+from ieclid.profiles import PROFILE_KEY
 
 NAMES = {
     "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
@@ -59,6 +60,7 @@ def export_adapter(adapter_dir: Path, base_dir: Path, out: Path) -> int:
     writer.add_string("general.type", "adapter")
     writer.add_string("adapter.type", "lora")
     writer.add_float32("adapter.lora.alpha", float(settings["lora_alpha"]))
+    writer.add_string(PROFILE_KEY, "adelie")  # trained on `ieclid train data`: ADELIE's wording
     count = 0
     with safe_open(str(adapter_dir / "adapter_model.safetensors"), "np") as tensors:
         for key in tensors.keys():  # noqa: SIM118 - safe_open has no __iter__
@@ -80,18 +82,29 @@ def export_adapter(adapter_dir: Path, base_dir: Path, out: Path) -> int:
     return count
 
 
+def load_tuned(model_dir: Path, adapter_dir: Path | None = None):
+    """A trained model in float32: an HF model directory, with a LoRA adapter merged in if given."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    if adapter_dir is None:
+        return model.eval()
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, adapter_dir).merge_and_unload().eval()
+
+
 def verify(adapter_dir: Path, base_dir: Path, base_gguf: str, adapter_gguf: Path) -> dict:
     """Tokenizer parity on the probes, and whether the adapter changes llama.cpp's logits (quantized
     base) the way it changes the HF model's: the cosine of the two logit changes."""
     import llama_cpp
     import numpy as np
     import torch
-    from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    hf = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    tuned = PeftModel.from_pretrained(hf, adapter_dir).merge_and_unload().eval()
+    tuned = load_tuned(base_dir, adapter_dir)
     base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32).eval()
     plain = llama_cpp.Llama(model_path=base_gguf, n_ctx=512, logits_all=True, verbose=False)
     adapted = llama_cpp.Llama(

@@ -7,28 +7,12 @@ model included) is first dequantized into an HF checkpoint, so the loop runs wit
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import yaml
-
 from ieclid.errors import UsageError
+from ieclid.training.runs import bf16, finish, start, time_budget
 
-_PACKAGE = Path(__file__).resolve().parent.parent
-# The recipe ships in the wheel (ieclid/train) or, from a checkout, at the top (train/).
-DEFAULTS = next((d / "sft.yaml" for d in (_PACKAGE / "train", _PACKAGE.parent / "train") if d.is_dir()),
-                _PACKAGE.parent / "train" / "sft.yaml")
 PEFT_KEYS = ("lora", "lora_r", "lora_alpha", "lora_dropout")
-
-
-def load_settings(path: Path | None, overrides: dict) -> dict:
-    """The recipe file (ieclid's train/sft.yaml by default) with command-line overrides."""
-    source = path or DEFAULTS
-    if not source.is_file():
-        raise UsageError(f"training settings not found: {source}")
-    settings = yaml.safe_load(source.read_text()) or {}
-    settings.update({k: v for k, v in overrides.items() if v is not None})
-    return settings
 
 
 def hf_checkpoint(base: str, work: Path) -> str:
@@ -61,35 +45,42 @@ def prompt_completion(example: dict) -> dict:
     return {"prompt": messages[:-1], "completion": messages[-1:]}
 
 
-def require_train_extra() -> None:
-    import importlib.util
+def fitting(dataset, checkpoint: str, max_length: int | None):
+    """The chats in prompt-completion form, without those longer than `max_length` tokens: the
+    trainer would cut them at the end, which drops the answer the loss is computed on."""
+    import sys
 
-    missing = [m for m in ("torch", "transformers", "trl", "peft", "datasets", "gguf")
-               if importlib.util.find_spec(m) is None]
-    if missing:
-        names = ", ".join(missing)
-        raise UsageError(f"training needs the train extra (pip install 'ieclid[train]'); missing: {names}")
+    from transformers import AutoTokenizer
+
+    if max_length:
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+        before = len(dataset)
+        dataset = dataset.filter(lambda example: len(tokenizer.apply_chat_template(
+            example["messages"], tokenize=True, return_dict=True)["input_ids"]) <= max_length)
+        if len(dataset) < before:
+            print(f"left out {before - len(dataset)} of {before} examples longer than {max_length} tokens",
+                  file=sys.stderr)
+        if not len(dataset):
+            raise UsageError(f"no example fits in {max_length} tokens (--max-length)")
+    return dataset.map(prompt_completion, remove_columns=["messages"])
 
 
-def train(data: str, base: str, out: Path, settings: dict) -> dict:
-    """Fine-tune and save (a LoRA adapter, or the whole model) into `out`; returns the last metrics."""
-    require_train_extra()
-    if not Path(data).is_file():
-        raise UsageError(f"training data not found: {data}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "settings.yaml").write_text(yaml.safe_dump({**settings, "data": data, "base": base}))
+def train(data: str | None, base: str, out: Path, settings: dict, minutes: float | None = None,
+          resume: bool = False) -> dict:
+    """Fine-tune and save (a LoRA adapter, or the whole model) into `out`; returns the last metrics.
+    `minutes` bounds the wall time (a checkpoint is saved when it runs out); `resume` continues
+    from the run's last checkpoint with the settings it was started with."""
+    settings, sources, checkpoint_dir = start(out, settings, {"data": data, "base": base}, resume)
+    data, base = sources["data"], sources["base"]
     checkpoint = hf_checkpoint(base, out)
 
-    import torch
     from datasets import load_dataset
     from trl import SFTConfig, SFTTrainer
 
-    dataset = load_dataset("json", data_files=data, split="train").map(
-        prompt_completion, remove_columns=["messages"]
-    )
+    dataset = fitting(load_dataset("json", data_files=data, split="train"), checkpoint,
+                      settings.get("max_length"))
     args = {k: v for k, v in settings.items() if k not in PEFT_KEYS}
-    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    config = SFTConfig(output_dir=str(out), report_to="none", bf16=bf16, **args)
+    config = SFTConfig(output_dir=str(out), report_to="none", bf16=bf16(), **args)
     peft_config = None
     if settings.get("lora", True):
         from peft import LoraConfig
@@ -99,11 +90,8 @@ def train(data: str, base: str, out: Path, settings: dict) -> dict:
             lora_dropout=settings.get("lora_dropout", 0.05), target_modules="all-linear",
             task_type="CAUSAL_LM",
         )
-    trainer = SFTTrainer(model=checkpoint, args=config, train_dataset=dataset, peft_config=peft_config)
-    trainer.train()
-    trainer.save_model(str(out / "final"))
-    trainer.processing_class.save_pretrained(str(out / "final"))
-    with (out / "metrics.jsonl").open("w") as handle:
-        for entry in trainer.state.log_history:
-            handle.write(json.dumps(entry) + "\n")
-    return trainer.state.log_history[-1] if trainer.state.log_history else {}
+    callbacks = [time_budget(minutes)] if minutes else None
+    trainer = SFTTrainer(model=checkpoint, args=config, train_dataset=dataset, peft_config=peft_config,
+                         callbacks=callbacks)
+    trainer.train(resume_from_checkpoint=checkpoint_dir)
+    return finish(trainer, out)

@@ -1,0 +1,96 @@
+"""What every `ieclid train` run shares: its recipe file, run directory, time budget, resumption
+and the saved result (final/, metrics.jsonl, settings.yaml with the data and base it used)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from ieclid.errors import UsageError
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+# The recipes ship in the wheel (ieclid/train) or, from a checkout, at the top (train/).
+RECIPES = next((d for d in (_PACKAGE / "train", _PACKAGE.parent / "train") if d.is_dir()),
+               _PACKAGE.parent / "train")
+
+
+def load_settings(recipe: str, path: Path | None, overrides: dict) -> dict:
+    """The recipe file (ieclid's train/RECIPE.yaml by default) with command-line overrides."""
+    source = path or RECIPES / f"{recipe}.yaml"
+    if not source.is_file():
+        raise UsageError(f"training settings not found: {source}")
+    settings = yaml.safe_load(source.read_text()) or {}
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return settings
+
+
+def require_train_extra() -> None:
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers", "trl", "peft", "datasets", "gguf", "nltk")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        names = ", ".join(missing)
+        raise UsageError(f"training needs the train extra (pip install 'ieclid[train]'); missing: {names}")
+
+
+def start(out: Path, settings: dict, sources: dict, resume: bool) -> tuple[dict, dict, str | None]:
+    """Write (or, with `resume`, read back) the run's settings; returns the settings, the sources
+    (data, base, ...) they name, and the checkpoint to resume from."""
+    require_train_extra()
+    checkpoint_dir = None
+    if resume:
+        checkpoint_dir = last_checkpoint(out)
+        if checkpoint_dir is None or not (out / "settings.yaml").is_file():
+            raise UsageError(f"nothing to resume: {out} has no settings.yaml and checkpoint-N directory")
+        settings = yaml.safe_load((out / "settings.yaml").read_text())
+        sources = {key: settings.pop(key) for key in sources}
+    if not sources.get("data") or not Path(sources["data"]).is_file():
+        raise UsageError(f"training data not found: {sources.get('data')}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "settings.yaml").write_text(yaml.safe_dump({**settings, **sources}))
+    return settings, sources, checkpoint_dir
+
+
+def bf16() -> bool:
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def finish(trainer, out: Path) -> dict:
+    """Save the result into `out/final` and the log into metrics.jsonl; returns the last metrics."""
+    trainer.save_model(str(out / "final"))
+    trainer.processing_class.save_pretrained(str(out / "final"))
+    with (out / "metrics.jsonl").open("w") as handle:  # a resumed state carries the earlier log
+        for entry in trainer.state.log_history:
+            handle.write(json.dumps(entry) + "\n")
+    return trainer.state.log_history[-1] if trainer.state.log_history else {}
+
+
+def time_budget(minutes: float):
+    """A Trainer callback that stops training (with a checkpoint) once `minutes` have passed, so a
+    long run on a slow machine can be spread over sittings with --resume."""
+    import time
+
+    from transformers import TrainerCallback
+
+    class TimeBudget(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.deadline = time.monotonic() + 60 * minutes
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if time.monotonic() >= self.deadline:
+                control.should_training_stop = True
+                control.should_save = True
+            return control
+
+    return TimeBudget()
+
+
+def last_checkpoint(out: Path) -> str | None:
+    """The newest `checkpoint-N` directory of a run, which --resume continues from."""
+    found = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
+    return str(found[-1]) if found else None
