@@ -27,15 +27,14 @@ def sft_run(path: Path) -> dict:
 def train(pairs: str | None, sft: Path | None, out: Path, settings: dict, minutes: float | None = None,
           resume: bool = False) -> dict:
     """Preference-tune the SFT run's model on `pairs` into `out`; returns the last metrics."""
+    if not resume:  # checked before anything is written into `out`
+        previous = sft_run(sft)
+        settings = {**settings, "base": previous["base"], "lora": previous.get("lora", True)}
     sources = {"data": pairs, "sft_run": str(sft) if sft else None}
+    # The export reads `base` and `lora` from the settings, as from an SFT run.
     settings, sources, checkpoint_dir = start(out, settings, sources, resume)
     sft = Path(sources["sft_run"])
-    previous = sft_run(sft)
-    lora = previous.get("lora", True)
-    # The export reads the base and the setting from here, as from an SFT run.
-    recorded = yaml.safe_load((out / "settings.yaml").read_text())
-    recorded.update(base=previous["base"], lora=lora)
-    (out / "settings.yaml").write_text(yaml.safe_dump(recorded))
+    lora = settings["lora"]
     base = out / "base"
     if lora and not base.exists():
         base.symlink_to((sft / "base").resolve(), target_is_directory=True)
