@@ -1,7 +1,8 @@
 """The project's quality baseline: `ieclid eval` from the CLI on every scored test split.
 
 Usage:
-  python benchmarks/quality_baseline.py [--limit 100] [--model M] [--only wnut17,semeval] [--json OUT]
+  python benchmarks/quality_baseline.py [--limit 100] [--model M] [--lora A] [--profile P]
+      [--only wnut17,semeval] [--setting 0-shot] [--json OUT]
 
 Runs, on the first N test items of each data set in ../shared/data, zero-shot and 4-shot
 (demonstrations from the train split): NER on WNUT-17 and the five CrossNER domains, and
@@ -47,6 +48,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--model")
+    parser.add_argument("--lora", help="a LoRA adapter GGUF on the model (ieclid train export)")
+    parser.add_argument("--profile", help="prompt profile (adelie for models ieclid train aligned)")
+    parser.add_argument("--setting", help="comma-separated settings to run (e.g. 0-shot)")
     parser.add_argument("--only", help="comma-separated data set name prefixes (e.g. wnut17,semeval)")
     parser.add_argument("--json", help="write every report here (JSONL)")
     parser.add_argument("--save-dir", default="/tmp/ieclid-baseline", help="where predictions are saved")
@@ -59,13 +63,14 @@ def main() -> None:
     print("| data set | setting | P | R | F1 | n | seconds |")
     print("|---|---|---|---|---|---|---|")
     for name, setting, eval_args in configurations():
-        if not name.startswith(wanted):
+        if not name.startswith(wanted) or (args.setting and setting not in args.setting.split(",")):
             continue
         save = Path(args.save_dir) / f"{name}.{setting.replace(' ', '_')}.jsonl"
         command = [sys.executable, "-m", "ieclid", "eval", *eval_args, "--limit", str(args.limit), "--json",
                    "--quiet", "--save", str(save)]
-        if args.model:
-            command += ["--model", args.model]
+        for option in ("model", "lora", "profile"):
+            if getattr(args, option):
+                command += [f"--{option}", getattr(args, option)]
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True)
         seconds = time.perf_counter() - started
