@@ -111,7 +111,7 @@ BASE_URL = typer.Option(
 )
 PARALLEL = typer.Option(
     None, "--parallel",
-    help="In-process: documents whose answers are decoded together in one batch (default: 4; 1 decodes "
+    help="In-process: documents whose answers are decoded together in one batch (default: 8; 1 decodes "
     "one answer at a time).",
 )
 CONCURRENCY = typer.Option(
