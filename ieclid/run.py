@@ -213,7 +213,9 @@ def extract_each(extract: Callable[[T], R], documents: Iterable[T], parallel: in
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(parallel) as pool:
+    from ieclid.backends.batching import block_interrupts
+
+    with ThreadPoolExecutor(parallel, initializer=block_interrupts) as pool:
         pending: deque = deque()
         for doc in documents:
             pending.append(pool.submit(extract, doc))

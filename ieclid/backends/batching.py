@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import queue
+import signal
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -54,6 +55,14 @@ class _Staged:
     slot: int
     done: int  # prompt tokens the prefix sequence holds
     reused: int  # of those, how many were there already (the KV cache reused)
+
+
+def block_interrupts() -> None:
+    """Keep Ctrl-C away from this thread (and the compute threads it starts), so the kernel
+    delivers it to the main thread, which stops the run; a worker thread that caught the
+    signal would leave the main thread waiting and the run going on."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:
@@ -107,6 +116,7 @@ class BatchEngine:
     # The engine thread.
 
     def _run(self) -> None:
+        block_interrupts()
         waiting: deque[_Request] = deque()
         active: dict[int, _Sequence] = {}
         staging: _Staged | None = None
