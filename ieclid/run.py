@@ -220,9 +220,21 @@ def extract_each(extract: Callable[[T], R], documents: Iterable[T], parallel: in
         for doc in documents:
             pending.append(pool.submit(extract, doc))
             if len(pending) >= parallel:
-                yield pending.popleft().result()
+                yield _result(pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield _result(pending.popleft())
+
+
+def _result(future):
+    """Wait in short slices: a Ctrl-C that the kernel gave another thread is only acted on when
+    the main thread runs Python code, which a wait without a timeout would not let it do."""
+    from concurrent.futures import TimeoutError as Pending
+
+    while True:
+        try:
+            return future.result(timeout=0.1)
+        except Pending:
+            continue
 
 
 def extract_all(
