@@ -6,9 +6,12 @@ checked before the model loads, so mistakes fail in milliseconds with exit code 
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -141,11 +144,22 @@ def check_settings(settings: RunSettings) -> None:
         raise UsageError("--timeout must be positive")
 
 
+def with_bundled_adapter(settings: RunSettings) -> RunSettings:
+    """The settings with the adapter the model name brings (smollm2-ie, the default, brings
+    ieclid's IE adapter); an explicit --lora replaces it, and servers load their own."""
+    from ieclid.models import bundled_adapter
+
+    if settings.lora or settings.backend == "openai":
+        return settings
+    return replace(settings, lora=bundled_adapter(settings.model))
+
+
 def open_extractor(settings: RunSettings):
     """Check everything cheap first, then load the model; returns (extractor, backend)."""
     from ieclid.models import resolve_model
 
     check_settings(settings)
+    settings = with_bundled_adapter(settings)
     schema = resolve_schema(settings)
     request = resolve_request(settings)
     demos = {}
@@ -215,26 +229,50 @@ def extract_each(extract: Callable[[T], R], documents: Iterable[T], parallel: in
 
     from ieclid.backends.batching import block_interrupts
 
-    with ThreadPoolExecutor(parallel, initializer=block_interrupts) as pool:
+    with interrupts_noted() as noted, ThreadPoolExecutor(parallel, initializer=block_interrupts) as pool:
         pending: deque = deque()
         for doc in documents:
             pending.append(pool.submit(extract, doc))
             if len(pending) >= parallel:
-                yield _result(pending.popleft())
+                yield _result(pending.popleft(), noted)
         while pending:
-            yield _result(pending.popleft())
+            yield _result(pending.popleft(), noted)
 
 
-def _result(future):
+@contextmanager
+def interrupts_noted() -> Iterator[threading.Event]:
+    """Ctrl-C sets a flag as well as raising KeyboardInterrupt. The exception is raised in the
+    main thread wherever it happens to be running Python code, and there it can be swallowed:
+    in a finalizer (`__del__` of a llama.cpp object the garbage collector frees) or a ctypes
+    callback, Python prints and drops it, and the run would go on to the end. The flag survives."""
+    noted = threading.Event()
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield noted  # only the main thread may set handlers; an ignored Ctrl-C stays ignored
+        return
+
+    def note(signum, frame):
+        noted.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _result(future, noted: threading.Event):
     """Wait in short slices: a Ctrl-C that the kernel gave another thread is only acted on when
     the main thread runs Python code, which a wait without a timeout would not let it do."""
     from concurrent.futures import TimeoutError as Pending
 
-    while True:
+    while not noted.is_set():
         try:
             return future.result(timeout=0.1)
         except Pending:
             continue
+    raise KeyboardInterrupt
 
 
 def extract_all(

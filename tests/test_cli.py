@@ -115,22 +115,55 @@ def test_rc_from_lines_with_markers(tmp_path):
     assert "missing e1 and e2" in second["error"]
 
 
+def as_at_a_terminal() -> None:
+    """Ctrl-C handled as at a terminal: a job started in the background by a non-interactive
+    shell (as some CI runners do) inherits SIGINT ignored, and Python then never raises it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_leaves_only_whole_records(tmp_path):
     path = tmp_path / "many.txt"
     path.write_text("\n".join(f"Sentence {i} mentions Berlin and Anna Schmidt." for i in range(200)))
     proc = subprocess.Popen(
         [sys.executable, "-m", "ieclid", "extract", "--lines", "-q", str(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, preexec_fn=as_at_a_terminal,
     )
     first = proc.stdout.readline()
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     rest, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and b"interrupted" in err and b"Traceback" not in err
+    assert proc.returncode == 130 and b"interrupted" in err and b"Traceback" not in err, err[-2000:]
     lines = (first + rest).splitlines()
     assert 1 <= len(lines) < 200
     for line in lines:
         orjson.loads(line)  # every line is a whole record
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_swallowed_by_a_finalizer_still_stops_the_run():
+    from ieclid.run import extract_each
+
+    class Finalizer:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)  # the KeyboardInterrupt raised here is dropped
+
+    def documents():
+        for number in range(100):
+            if number == 10:
+                Finalizer()
+            yield number
+
+    def slow(number):
+        time.sleep(0.02)
+        return number
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # see as_at_a_terminal
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for _ in extract_each(slow, documents(), parallel=2):
+                pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_completion_scripts_are_current():
