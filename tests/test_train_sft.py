@@ -144,3 +144,18 @@ def test_merged_export_is_checked_against_the_trained_model(tmp_path, monkeypatc
     merged_gguf.write_merged(run, embedded_model_path(), wrong, "Q8_0", lora=False)
     with pytest.raises(IeclidError, match="disagrees"):
         merged_gguf.verify_merged(run, False, wrong)
+
+
+def test_stop_early_stops_at_the_recipe_step_and_keeps_going_before_it():
+    from transformers import TrainerControl, TrainerState
+
+    from ieclid.training.runs import stop_early
+
+    assert stop_early() is None
+    stop, state, control = stop_early(step=3), TrainerState(), TrainerControl()
+    stop.on_train_begin(None, state, control)
+    state.global_step = 2
+    assert not stop.on_step_end(None, state, control).should_training_stop
+    state.global_step = 3
+    control = stop.on_step_end(None, state, control)
+    assert control.should_training_stop and control.should_save

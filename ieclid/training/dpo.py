@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from ieclid.errors import UsageError
-from ieclid.training.runs import bf16, finish, start, time_budget
+from ieclid.training.runs import bf16, finish, start, stop_early
 
 
 def sft_run(path: Path) -> dict:
@@ -54,7 +54,7 @@ def train(pairs: str | None, sft: Path | None, out: Path, settings: dict, minute
     dataset = load_dataset("json", data_files=sources["data"], split="train")
     args = {k: v for k, v in settings.items() if k not in ("lora", "base")}  # recorded for the export
     config = DPOConfig(output_dir=str(out), report_to="none", bf16=bf16(), **args)
-    callbacks = [time_budget(minutes)] if minutes else None
+    callbacks = [stop_early(minutes)] if minutes else None
     trainer = DPOTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
                          callbacks=callbacks)
     trainer.train(resume_from_checkpoint=checkpoint_dir)

@@ -69,7 +69,7 @@ def export_adapter(adapter_dir: Path, base_dir: Path, out: Path) -> int:
                 raise UsageError(f"adapter tensor {key} has no llama.cpp counterpart (train with target "
                                  "modules among q/k/v/o/gate/up/down)")
             layer, module, side = match.groups()
-            tensor = tensors.get_tensor(key).astype(np.float32)
+            tensor = tensors.get_tensor(key).astype(np.float16)  # half the size; llama.cpp reads f16
             if side == "B" and module in heads:
                 tensor = permute_rows(tensor, heads[module])
             name = f"blk.{layer}.{NAMES[module]}.weight.lora_{side.lower()}"

@@ -70,24 +70,30 @@ def finish(trainer, out: Path) -> dict:
     return trainer.state.log_history[-1] if trainer.state.log_history else {}
 
 
-def time_budget(minutes: float):
+def stop_early(minutes: float | None = None, step: int | None = None):
     """A Trainer callback that stops training (with a checkpoint) once `minutes` have passed, so a
-    long run on a slow machine can be spread over sittings with --resume."""
+    long run on a slow machine can be spread over sittings with --resume, or at optimizer step
+    `step` (a recipe's `stop_at_step`), which keeps the learning-rate schedule of the whole run:
+    that is how a run once cut short by time is repeated exactly. None when neither is given."""
     import time
 
     from transformers import TrainerCallback
 
-    class TimeBudget(TrainerCallback):
+    if not minutes and not step:
+        return None
+
+    class StopEarly(TrainerCallback):
         def on_train_begin(self, args, state, control, **kwargs):
-            self.deadline = time.monotonic() + 60 * minutes
+            self.deadline = time.monotonic() + 60 * minutes if minutes else None
 
         def on_step_end(self, args, state, control, **kwargs):
-            if time.monotonic() >= self.deadline:
+            late = self.deadline is not None and time.monotonic() >= self.deadline
+            if late or (step and state.global_step >= step):
                 control.should_training_stop = True
                 control.should_save = True
             return control
 
-    return TimeBudget()
+    return StopEarly()
 
 
 def last_checkpoint(out: Path) -> str | None:

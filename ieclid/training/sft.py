@@ -10,16 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from ieclid.errors import UsageError
-from ieclid.training.runs import bf16, finish, start, time_budget
+from ieclid.training.runs import bf16, finish, start, stop_early
 
-PEFT_KEYS = ("lora", "lora_r", "lora_alpha", "lora_dropout")
+# Recipe keys ieclid reads itself; the rest go to TRL's SFTConfig.
+OWN_KEYS = ("lora", "lora_r", "lora_alpha", "lora_dropout", "stop_at_step")
 
 
 def hf_checkpoint(base: str, work: Path) -> str:
     """An HF model directory to train: `base` itself, or a GGUF dequantized into `work/base`."""
     if Path(base).is_dir():
         return base
-    from ieclid.models import resolve_model
+    from ieclid.models import ALIGNED_NAME, EMBEDDED_NAME, resolve_model
+
+    if base == ALIGNED_NAME:
+        raise UsageError(f"{ALIGNED_NAME} is {EMBEDDED_NAME} with an adapter; use --base {EMBEDDED_NAME}")
 
     gguf = Path(resolve_model(base))
     target = work / "base"
@@ -79,7 +83,7 @@ def train(data: str | None, base: str, out: Path, settings: dict, minutes: float
 
     dataset = fitting(load_dataset("json", data_files=data, split="train"), checkpoint,
                       settings.get("max_length"))
-    args = {k: v for k, v in settings.items() if k not in PEFT_KEYS}
+    args = {k: v for k, v in settings.items() if k not in OWN_KEYS}
     config = SFTConfig(output_dir=str(out), report_to="none", bf16=bf16(), **args)
     peft_config = None
     if settings.get("lora", True):
@@ -90,7 +94,8 @@ def train(data: str | None, base: str, out: Path, settings: dict, minutes: float
             lora_dropout=settings.get("lora_dropout", 0.05), target_modules="all-linear",
             task_type="CAUSAL_LM",
         )
-    callbacks = [time_budget(minutes)] if minutes else None
+    stop = stop_early(minutes, settings.get("stop_at_step"))
+    callbacks = [stop] if stop else None
     trainer = SFTTrainer(model=checkpoint, args=config, train_dataset=dataset, peft_config=peft_config,
                          callbacks=callbacks)
     trainer.train(resume_from_checkpoint=checkpoint_dir)
