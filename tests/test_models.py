@@ -13,6 +13,7 @@ from hub_server import Hub, tiny_gguf
 from ieclid.errors import IeclidError
 from ieclid.gguf_info import read_gguf
 from ieclid.models import embedded_model_path
+from ieclid.run import RunSettings, with_bundled_adapter
 
 ROOT = Path(__file__).resolve().parent.parent
 # Larger than the client's 10 MB download chunk, so a cut halfway leaves something to resume from.
@@ -47,6 +48,12 @@ def one_line_error(result: subprocess.CompletedProcess, code: int, fragment: str
     assert "Traceback" not in result.stderr and len(lines) == 1 and fragment in lines[0], result.stderr
 
 
+def listed(home: Path, name: str) -> dict:
+    """The `models list --json` row of a model."""
+    rows = [orjson.loads(line) for line in run(home, None, "models", "list", "--json").stdout.splitlines()]
+    return next(row for row in rows if row["name"] == name)
+
+
 def test_pull_picks_the_quantization_and_info_reads_it(tmp_path, hub):
     pulled = run(tmp_path, hub, "models", "pull", "-q", "org/tiny-adelie-GGUF:q4_k_m")
     assert pulled.returncode == 0, pulled.stderr
@@ -68,7 +75,7 @@ def test_interrupted_download_resumes_and_checksums_are_checked(tmp_path, hub):
         one_line_error(first, 1, "cannot pull org/broken-GGUF")
         assert run(tmp_path, hub, "models", "pull", "-q", "org/broken-GGUF:broken.gguf").returncode == 0
     assert any(r.startswith("bytes=") and r != "bytes=0-" for r in hub.ranges), hub.ranges
-    path = orjson.loads(run(tmp_path, hub, "models", "list", "--json").stdout.splitlines()[1])["path"]
+    path = listed(tmp_path, "org/broken-GGUF:broken.gguf")["path"]
     assert hashlib.sha256(Path(path).read_bytes()).digest() == hashlib.sha256(BIG).digest()
 
     other = tmp_path / "other"
@@ -94,11 +101,52 @@ def test_pulled_model_extracts_then_default_and_rm(tmp_path):
     assert run(tmp_path, None, "models", "default").stdout.strip() == name
     out = run(tmp_path, None, "extract", "--quiet", "-", stdin="Angela Merkel visited Paris.\n")
     assert orjson.loads(out.stdout)["model"] == "smol.Q4_1"
-    path = Path(orjson.loads(run(tmp_path, None, "models", "list", "--json").stdout.splitlines()[1])["path"])
+    path = Path(listed(tmp_path, name)["path"])
     assert run(tmp_path, None, "models", "rm", name).returncode == 0
-    assert not path.exists() and run(tmp_path, None, "models", "default").stdout.strip() == "smollm2"
+    assert not path.exists() and run(tmp_path, None, "models", "default").stdout.strip() == "smollm2-ie"
     one_line_error(run(tmp_path, None, "extract", "--model", name, "-", stdin="x\n"), 2, "is not pulled yet")
     one_line_error(run(tmp_path, None, "models", "rm", name), 2, "no pulled or added model")
+
+
+def test_default_is_the_ie_adapter_on_the_embedded_model_and_smollm2_the_plain_base(tmp_path):
+    rows = [orjson.loads(line) for line in run(tmp_path, None, "models", "list", "--json").stdout.splitlines()]
+    assert [(r["name"], r["default"], r["present"]) for r in rows] == [("smollm2-ie", True, True),
+                                                                        ("smollm2", False, True)]
+    info = orjson.loads(run(tmp_path, None, "models", "info", "--json").stdout)
+    assert Path(info["adapter"]).name == "smollm2-ie.gguf" and info["profile"] == "adelie"
+    assert read_gguf(info["adapter"]).is_adapter
+    text = "Angela Merkel met Emmanuel Macron in Paris on Tuesday.\n"
+
+    def extract(*args: str) -> dict:
+        out = run(tmp_path, None, "extract", "--quiet", *args, "-", stdin=text)
+        assert out.returncode == 0, out.stderr
+        return orjson.loads(out.stdout)
+
+    aligned = extract()
+    assert (aligned["model"], aligned["profile"]) == ("SmolLM2-135M-Instruct.Q4_1+smollm2-ie", "adelie")
+    found = {(e["text"], e["label"], e["status"]) for e in aligned["entities"]}
+    assert found == {("Angela Merkel", "person", "exact"), ("Emmanuel Macron", "person", "exact"),
+                     ("Paris", "location", "exact")}
+    plain = extract("--model", "smollm2")
+    assert (plain["model"], plain["profile"]) == ("SmolLM2-135M-Instruct.Q4_1", "chat-json")
+    assert run(tmp_path, None, "models", "default", "smollm2").returncode == 0
+    assert extract()["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    assert run(tmp_path, None, "models", "default", "smollm2-ie").returncode == 0
+    assert run(tmp_path, None, "models", "default").stdout.strip() == "smollm2-ie"
+    one_line_error(run(tmp_path, None, "models", "add", "smollm2-ie", embedded_model_path()), 2,
+                   "choose another name")
+
+
+def test_a_missing_bundled_adapter_is_a_clear_error(tmp_path, monkeypatch):
+    import ieclid.models
+
+    monkeypatch.setattr(ieclid.models, "ALIGNED_ADAPTER", tmp_path / "gone.gguf")
+    with pytest.raises(IeclidError, match="IE adapter is missing"):
+        ieclid.models.bundled_adapter(None)
+    assert ieclid.models.bundled_adapter("smollm2") is None
+    # an explicit adapter replaces the bundled one, and a server loads its own
+    assert with_bundled_adapter(RunSettings(lora="mine.gguf")).lora == "mine.gguf"
+    assert with_bundled_adapter(RunSettings(backend="openai")).lora is None
 
 
 def test_add_local_file_and_read_gguf_errors(tmp_path):

