@@ -146,6 +146,13 @@ def test_merged_export_is_checked_against_the_trained_model(tmp_path, monkeypatc
         merged_gguf.verify_merged(run, False, wrong)
 
 
+def test_the_default_model_is_not_a_training_base(tmp_path):
+    result = ieclid("train", "sft", "--data", str(tmp_path / "sft.jsonl"), "--base", "smollm2-ie",
+                    "--out", str(tmp_path / "run"))
+    assert_one_line_error(result, 2, "train with --base smollm2")
+    assert not (tmp_path / "run").exists()
+
+
 def test_stop_early_stops_at_the_recipe_step_and_keeps_going_before_it():
     from transformers import TrainerControl, TrainerState
 

@@ -79,8 +79,14 @@ def sft(
     ),
 ) -> int:
     """Supervised fine-tuning with TRL, loss on the answers only (ADELIE's settings by default)."""
+    from ieclid.errors import UsageError
+    from ieclid.models import ALIGNED_NAME, EMBEDDED_NAME
     from ieclid.training.runs import load_settings
     from ieclid.training.sft import train
+
+    if base == ALIGNED_NAME:  # before the run directory is written
+        raise UsageError(f"{ALIGNED_NAME} is {EMBEDDED_NAME} with an adapter; "
+                         f"train with --base {EMBEDDED_NAME}")
 
     overrides = {
         "lora": lora, "num_train_epochs": epochs, "max_steps": max_steps,

@@ -20,10 +20,7 @@ def hf_checkpoint(base: str, work: Path) -> str:
     """An HF model directory to train: `base` itself, or a GGUF dequantized into `work/base`."""
     if Path(base).is_dir():
         return base
-    from ieclid.models import ALIGNED_NAME, EMBEDDED_NAME, resolve_model
-
-    if base == ALIGNED_NAME:
-        raise UsageError(f"{ALIGNED_NAME} is {EMBEDDED_NAME} with an adapter; use --base {EMBEDDED_NAME}")
+    from ieclid.models import resolve_model
 
     gguf = Path(resolve_model(base))
     target = work / "base"
