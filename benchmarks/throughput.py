@@ -1,7 +1,7 @@
 """Throughput of `ieclid extract` against a competent llama-cpp-python script, same work.
 
 Same model (the embedded SmolLM2 unless --model), same sentences (the first --limit of the
-WNUT-17 test split), the same demonstrations (chosen by ieclid from the training split and
+WNUT-17 test split, or all of it), the same demonstrations (chosen by ieclid from the training split and
 given to both as ieclid records), 2 threads. Each side runs as its own process, so its time
 includes loading the model and its peak memory is its own. Prints a table and one JSON
 object per run: sentences/s, prompt and completion tokens, entity F1, peak RSS, speed-up,
@@ -93,7 +93,7 @@ def f1(gold, records) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=200)
+    parser.add_argument("--limit", type=int, default=200, help="sentences (0: the whole split)")
     parser.add_argument("--shots", type=int, nargs="+", default=[0, 4])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model")
@@ -104,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     model = resolve_model(args.model)
     schema = load_schema("wnut17")
-    gold = list(read_conll(DATA / f"{args.split}.conll"))[: args.limit]
+    gold = list(read_conll(DATA / f"{args.split}.conll"))[: args.limit or None]
     measured = {n: rates(model, args.threads, n) for n in args.parallel}
     for n, (prompt_rate, generation_rate) in measured.items():
         print(f"measured rates: prompt {prompt_rate:.0f} tok/s, generation of {n} sequences together "

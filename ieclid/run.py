@@ -31,6 +31,7 @@ R = TypeVar("R")
 METHODS = ("direct", "qa4re")
 # Answers decoded together in process: on 2 CPU cores 8 beat 4 by 12% (benchmarks/throughput.py).
 DEFAULT_PARALLEL = 8
+IN_FLIGHT_PER_SEQUENCE = 4
 DEFAULT_SCHEMAS = {
     "ner": "conll2003", "rc": "semeval2010", "re": "semeval2010",
     "ed": "phee", "eae": "phee", "ee": "phee", "ere": "matres",
@@ -77,6 +78,15 @@ class RunSettings:
         if self.backend != "openai":
             return self.sequences or DEFAULT_PARALLEL
         return self.concurrency or 4 * max(1, len(self.base_urls))
+
+    @property
+    def in_flight(self) -> int:
+        """Documents being worked on at once. In process, several times the answers decoded
+        together: results come out in input order, so with exactly `parallel` in flight one long
+        answer would hold back the next documents and leave the batch half empty meanwhile."""
+        if self.backend == "openai" or self.parallel <= 1:  # one at a time: no engine to share
+            return self.parallel
+        return IN_FLIGHT_PER_SEQUENCE * self.parallel
 
 
 def resolve_schema(settings: RunSettings) -> Schema:

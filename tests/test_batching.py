@@ -8,6 +8,7 @@ import pytest
 from ieclid.backends.llama_cpp import LlamaCppBackend
 from ieclid.errors import IeclidError
 from ieclid.models import embedded_model_path
+from ieclid.run import RunSettings
 
 SYSTEM = ("You label the sentiment of product reviews. Answer with one word: positive, negative or "
           "neutral. Be brief and do not explain.")
@@ -70,10 +71,22 @@ def test_a_bad_request_fails_alone(batched):
 
 
 def test_a_small_context_is_shared_without_overflow():
-    """Admission waits for room: four 60-token answers to ~70-token prompts in 256 tokens of KV."""
+    """Admission waits for room: 60-token answers to ~47-token prompts in 256 tokens of KV. The
+    34 tokens the prompts share are counted once, so three answers fit together (counting every
+    prompt whole, 47 + 60 tokens each, would admit one at a time)."""
     backend = LlamaCppBackend(embedded_model_path(), threads=2, ctx=256, parallel=4)
     try:
         results = run_all(backend, None, workers=4, max_tokens=60)
+        busiest = backend._engine.busiest
     finally:
         backend.close()
     assert len(results) == len(REVIEWS) and all(c.completion_tokens > 0 for c in results)
+    assert busiest == 3
+
+
+def test_documents_in_flight_outnumber_the_answers_decoded_together():
+    """In process, more documents are in flight than answers are decoded together, so one long
+    answer does not hold the next documents back; one at a time and servers stay as they are."""
+    assert RunSettings(task="ner", sequences=8).in_flight == 32
+    assert RunSettings(task="ner", sequences=1).in_flight == 1
+    assert RunSettings(task="ner", backend="openai", concurrency=3).in_flight == 3

@@ -8,7 +8,9 @@ own grammar sampler; new requests join as others finish.
 Shared prompt prefixes (instructions, label set, demonstrations) are evaluated once: the last
 admitted prompt is kept in a reserved sequence, a new prompt evaluates only what differs from
 it, and its sequence starts as a copy of that prefix (in llama.cpp's unified KV cache a copy
-shares the cells, it does not duplicate them).
+shares the cells, it does not duplicate them). Prompts admitted together evaluate what they
+share once, in rows that belong to all their sequences. Room in the cache is counted the same
+way, shared cells once, so the batch fills up with answers instead of copies of one prefix.
 """
 
 from __future__ import annotations
@@ -44,17 +46,35 @@ class _Sequence:
     generation: object  # llama_cpp.Generation
     token: int
     pos: int
+    cells: _Cells
     index: int = -1  # its row in the current batch
 
 
 @dataclass
-class _Staged:
-    """A request whose prompt is being evaluated into the reserved prefix sequence."""
+class _Cells:
+    """The KV cells a sequence may hold: ids of the prefix cells it shares, and at most how many
+    of its own (its prompt beyond the shared part, its last prompt token, its answer)."""
 
+    shared: list[int]
+    own: int
+
+
+@dataclass
+class _Member:
     request: _Request
     slot: int
-    done: int  # prompt tokens the prefix sequence holds
-    reused: int  # of those, how many were there already (the KV cache reused)
+    reused: int  # prompt tokens it takes from the cache without evaluating them
+    cells: _Cells
+
+
+@dataclass
+class _Staged:
+    """Requests admitted together whose prompts are being evaluated: rows of (token, position,
+    sequence ids), fed to llama_decode as room in the batch allows."""
+
+    members: list[_Member]
+    rows: list[tuple[int, int, tuple[int, ...]]]
+    fed: int = 0
 
 
 def block_interrupts() -> None:
@@ -92,9 +112,12 @@ class BatchEngine:
             scales = (ctypes.c_float * 1)(backend.llm.lora_scale)
             lc.llama_set_adapters_lora(self.ctx, adapters, 1, scales)
         self.memory = lc.llama_get_memory(self.ctx)
-        self.batch = lc.llama_batch_init(BATCH_TOKENS, 0, 1)
+        self.batch = lc.llama_batch_init(BATCH_TOKENS, 0, slots + 1)  # a shared row: every sequence
         self.prefix_seq = slots
         self.prefix: list[int] = []  # the tokens held by the reserved sequence
+        self.prefix_cells: list[int] = []  # an id per cell of the reserved sequence, for counting
+        self.cell_ids = 0
+        self.busiest = 0  # the most answers one llama_decode has advanced together
         self.requests: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="ieclid-batch", daemon=True)
         self.thread.start()
@@ -136,49 +159,84 @@ class BatchEngine:
                 pass
             if closing and not (active or waiting or staging):
                 return
-            if staging is None and waiting and free and self._fits(waiting[0], active):
-                request = waiting.popleft()
-                kept = self._trim_prefix(request.tokens)
-                staging = _Staged(request, free.pop(), kept, kept)
+            if staging is None and waiting and free:
+                staging = self._admit(waiting, active, free)
             try:
                 staging = self._step(active, staging, free)
             except Exception as exc:  # every waiting caller must hear of it
                 for sequence in active.values():
                     sequence.request.future.set_exception(exc)
                     sequence.generation.close()
-                if staging:
-                    staging.request.future.set_exception(exc)
+                for member in staging.members if staging else ():
+                    member.request.future.set_exception(exc)
                 for request in waiting:
                     request.future.set_exception(exc)
                 active.clear()
                 waiting.clear()
                 staging = None
                 self.lc.llama_memory_clear(self.memory, True)
-                self.prefix = []
+                self.prefix, self.prefix_cells = [], []
                 free = list(range(self.slots))
 
-    def _fits(self, request: _Request, active: dict[int, _Sequence]) -> bool:
-        """Room in the KV cache for this request whatever the others do (counted without sharing)."""
-        if not active:
-            return True
-        reserved = sum(len(s.request.tokens) + s.request.max_tokens for s in active.values())
-        return reserved + len(self.prefix) + len(request.tokens) + request.max_tokens <= self.n_ctx
-
-    def _trim_prefix(self, tokens: list[int]) -> int:
-        """Cut the reserved sequence back to what it shares with `tokens` (all but the last token,
-        which each answer evaluates itself to get its logits); returns that length."""
-        keep = common_prefix(self.prefix, tokens[:-1])
+    def _admit(
+        self, waiting: deque[_Request], active: dict[int, _Sequence], free: list[int]
+    ) -> _Staged | None:
+        """Take as many waiting requests as there are free slots and room in the KV cache for,
+        whatever their answers do; those that share what the first shares with the reserved
+        sequence go together. None when not even the first fits yet."""
+        first = waiting[0].tokens[:-1]  # each answer evaluates its last prompt token itself
+        keep = common_prefix(self.prefix, first)
+        held = set(self.prefix_cells[:keep])
+        own = 0
+        for sequence in active.values():
+            held.update(sequence.cells.shared)
+            own += sequence.cells.own
+        group: list[_Request] = []
+        shared = len(first)
+        for request in waiting:
+            if len(group) == len(free):
+                break
+            common = common_prefix(first, request.tokens[:-1]) if group else shared
+            if common < keep:
+                break  # it shares less of the cached prefix: it goes in a later group
+            together = min(shared, common)
+            needed = len(held) + (together - keep) + own + sum(
+                len(r.tokens) - together + r.max_tokens for r in [*group, request])
+            if needed > self.n_ctx and (group or active):
+                break
+            group.append(request)
+            shared = together
+        if not group:
+            return None
+        for _ in group:
+            waiting.popleft()
         if keep < len(self.prefix):
             self.lc.llama_memory_seq_rm(self.memory, self.prefix_seq, keep, -1)
-            self.prefix = self.prefix[:keep]
-        return keep
+        self.prefix = first[:shared]
+        added = shared - keep
+        self.prefix_cells = self.prefix_cells[:keep] + list(range(self.cell_ids, self.cell_ids + added))
+        self.cell_ids += added
+        members = []
+        for number, request in enumerate(group):
+            slot = free.pop()
+            if keep:
+                self.lc.llama_memory_seq_cp(self.memory, self.prefix_seq, slot, 0, keep)
+            cells = _Cells(self.prefix_cells, len(request.tokens) - shared + request.max_tokens)
+            members.append(_Member(request, slot, keep if number == 0 else shared, cells))
+        everyone = (self.prefix_seq, *(m.slot for m in members))
+        rows = [(first[pos], pos, everyone) for pos in range(keep, shared)]
+        for member in members:
+            tokens = member.request.tokens
+            rows += [(tokens[pos], pos, (member.slot,)) for pos in range(shared, len(tokens) - 1)]
+        return _Staged(members, rows)
 
-    def _add(self, row: int, token: int, pos: int, seq: int, logits: bool) -> None:
+    def _add(self, row: int, token: int, pos: int, seqs: tuple[int, ...], logits: bool) -> None:
         batch = self.batch
         batch.token[row] = token
         batch.pos[row] = pos
-        batch.n_seq_id[row] = 1
-        batch.seq_id[row][0] = seq
+        batch.n_seq_id[row] = len(seqs)
+        for number, seq in enumerate(seqs):
+            batch.seq_id[row][number] = seq
         batch.logits[row] = logits
 
     def _step(self, active: dict[int, _Sequence], staging, free: list[int]):
@@ -186,38 +244,38 @@ class BatchEngine:
         as fits; then each answer chooses its next token. Returns the staging left."""
         from ieclid.backends.llama_cpp import Generation
 
+        self.busiest = max(self.busiest, len(active))
         row = 0
         for sequence in active.values():
-            self._add(row, sequence.token, sequence.pos, sequence.seq, True)
+            self._add(row, sequence.token, sequence.pos, (sequence.seq,), True)
             sequence.index = row
             row += 1
         if staging:
-            target = len(staging.request.tokens) - 1
-            while staging.done < target and row < BATCH_TOKENS:
-                self._add(row, staging.request.tokens[staging.done], staging.done, self.prefix_seq, False)
+            while staging.fed < len(staging.rows) and row < BATCH_TOKENS:
+                self._add(row, *staging.rows[staging.fed], False)
                 row += 1
-                staging.done += 1
+                staging.fed += 1
         if row:
             self.batch.n_tokens = row
             status = self.lc.llama_decode(self.ctx, self.batch)
             if status != 0:
                 raise IeclidError(f"llama.cpp could not decode a batch (status {status}); lower --parallel "
                                   "or raise --ctx")
-        if staging and staging.done == len(staging.request.tokens) - 1:
-            request, slot = staging.request, staging.slot
-            self.prefix = request.tokens[:-1]
-            self.lc.llama_memory_seq_cp(self.memory, self.prefix_seq, slot, 0, staging.done)
-            try:
-                sampler = self.backend._grammar(request.grammar) if request.grammar else None
-            except IeclidError as exc:
-                request.future.set_exception(exc)
-                self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
-                free.append(slot)
-            else:
+        if staging and staging.fed == len(staging.rows):
+            for member in staging.members:
+                request, slot = member.request, member.slot
+                try:
+                    sampler = self.backend._grammar(request.grammar) if request.grammar else None
+                except IeclidError as exc:
+                    request.future.set_exception(exc)
+                    self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
+                    free.append(slot)
+                    continue
                 generation = Generation(self.backend, len(request.tokens), sampler, request.max_tokens,
                                         request.temperature)
-                generation.cached = staging.reused
-                active[slot] = _Sequence(request, slot, generation, request.tokens[-1], staging.done)
+                generation.cached = member.reused
+                last = len(request.tokens) - 1
+                active[slot] = _Sequence(request, slot, generation, request.tokens[last], last, member.cells)
             staging = None
         for slot, sequence in list(active.items()):
             if sequence.index < 0:

@@ -107,7 +107,7 @@ def extract(
     documents = read_documents(paths, lines=lines)
     try:
         with progress(None if lines else len(paths), quiet, "extracting") as advance:
-            failed = extract_all(extractor, documents, writer, advance, settings.parallel)
+            failed = extract_all(extractor, documents, writer, advance, settings.in_flight)
     finally:
         writer.close()
         backend.close()
