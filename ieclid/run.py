@@ -227,11 +227,11 @@ def open_backend(settings: RunSettings, model_path: str):
     )
 
 
-def extract_each(extract: Callable[[T], R], documents: Iterable[T], parallel: int = 1) -> Iterator[R]:
-    """Results in input order; with `parallel` > 1, that many inputs are in flight at once (their
-    answers decoded together in process, or sent to servers), and inputs are read only as far
-    ahead as that."""
-    if parallel <= 1:
+def extract_each(extract: Callable[[T], R], documents: Iterable[T], in_flight: int = 1) -> Iterator[R]:
+    """Results in input order; with `in_flight` > 1, that many inputs are worked on at once (their
+    answers queued for the batch engine in process, or sent to servers), and inputs are read
+    only as far ahead as that."""
+    if in_flight <= 1:
         yield from map(extract, documents)
         return
     from collections import deque
@@ -239,11 +239,11 @@ def extract_each(extract: Callable[[T], R], documents: Iterable[T], parallel: in
 
     from ieclid.backends.batching import block_interrupts
 
-    with interrupts_noted() as noted, ThreadPoolExecutor(parallel, initializer=block_interrupts) as pool:
+    with interrupts_noted() as noted, ThreadPoolExecutor(in_flight, initializer=block_interrupts) as pool:
         pending: deque = deque()
         for doc in documents:
             pending.append(pool.submit(extract, doc))
-            if len(pending) >= parallel:
+            if len(pending) >= in_flight:
                 yield _result(pending.popleft(), noted)
         while pending:
             yield _result(pending.popleft(), noted)
@@ -290,11 +290,11 @@ def extract_all(
     documents: Iterable[Document],
     writer: JsonlWriter,
     on_record: Callable[[dict], None] | None = None,
-    parallel: int = 1,
+    in_flight: int = 1,
 ) -> int:
     """Write one record per document; returns how many documents failed."""
     failed = 0
-    for record in extract_each(extractor.extract, documents, parallel):
+    for record in extract_each(extractor.extract, documents, in_flight):
         writer.write(record)
         if "error" in record:
             failed += 1

@@ -160,7 +160,7 @@ def test_a_ctrl_c_swallowed_by_a_finalizer_still_stops_the_run():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # see as_at_a_terminal
     try:
         with pytest.raises(KeyboardInterrupt):
-            for _ in extract_each(slow, documents(), parallel=2):
+            for _ in extract_each(slow, documents(), in_flight=2):
                 pass
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -89,11 +89,11 @@ def predict(
     gold: list[Annotated],
     extract: Callable[[Document], dict],
     on_record: Callable[[dict], None] | None = None,
-    parallel: int = 1,
+    in_flight: int = 1,
 ) -> list[dict]:
     """Run extraction on the gold texts (rc: with their markers)."""
     records = []
-    for record in extract_each(extract, (Document(doc.id, doc.text) for doc in gold), parallel):
+    for record in extract_each(extract, (Document(doc.id, doc.text) for doc in gold), in_flight):
         records.append(record)
         if on_record:
             on_record(record)

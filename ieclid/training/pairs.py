@@ -81,15 +81,15 @@ def mix_pairs(scored: list[Scored], cap: int, seed: int = 0, online_share: float
 
 def sample_all(
     chats: Iterable[list[dict[str, str]]], complete: Callable[[list[dict[str, str]], str], str], n: int,
-    parallel: int = 1,
+    in_flight: int = 1,
 ) -> Iterator[Scored]:
-    """Score `n` samples per chat (its last turn is the gold answer) as they are drawn, `parallel`
-    samples in flight (decoded together in process); `complete(prompt, gold)` samples one answer
+    """Score `n` samples per chat (its last turn is the gold answer) as they are drawn, `in_flight`
+    samples worked on at once (decoded together in process); `complete(prompt, gold)` samples one answer
     (the gold only sizes its token budget)."""
     from ieclid.run import extract_each
 
     draws = ((messages[:-1], messages[-1]["content"]) for messages in chats for _ in range(n))
-    answers = extract_each(lambda draw: (draw, complete(*draw)), draws, parallel)
+    answers = extract_each(lambda draw: (draw, complete(*draw)), draws, in_flight)
     for first in answers:
         (prompt, gold), answer = first
         rest = [next(answers)[1] for _ in range(n - 1)]
