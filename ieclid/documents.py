@@ -1,8 +1,9 @@
 """Turn command-line inputs (files, directories, stdin) into documents.
 
 Paths are checked before any model is loaded so that a typo fails fast (exit 2).
-A file that cannot be read as UTF-8 text becomes a document carrying an `error`,
-so a batch reports it and goes on instead of crashing.
+A file that cannot be read as UTF-8 text, or holds no text at all, becomes a document
+carrying an `error`, so a batch reports it and goes on instead of crashing or passing an
+empty input off as a text without entities.
 """
 
 from __future__ import annotations
@@ -54,13 +55,16 @@ def resolve_inputs(inputs: list[str], glob: str = "*.txt") -> list[str]:
 
 
 def decode_text(data: bytes, name: str) -> Document:
-    """Decode bytes as UTF-8 (a BOM is dropped); binary or undecodable data gives an error."""
+    """Decode bytes as UTF-8 (a BOM is dropped); binary, undecodable or empty data gives an error."""
     if b"\x00" in data[:BINARY_PROBE_BYTES]:
         return Document(name, "", error=f"{name}: binary file, not UTF-8 text")
     try:
-        return Document(name, data.decode("utf-8-sig"))
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return Document(name, "", error=f"{name}: not valid UTF-8 at byte {exc.start}")
+    if not text.strip():
+        return Document(name, "", error=f"{name}: empty, no text to extract from")
+    return Document(name, text)
 
 
 def read_documents(paths: list[str], lines: bool = False) -> Iterator[Document]:

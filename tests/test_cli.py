@@ -85,11 +85,11 @@ def test_batch_goes_on_past_bad_documents_and_exits_non_zero(tmp_path):
     out = {Path(r["id"]).name: r for r in records(result.stdout)}
     assert list(out) == ["a.txt", "b.txt", "c.txt", "d.txt"]
     assert "binary" in out["b.txt"]["error"] and "UTF-8" in out["c.txt"]["error"]
-    assert out["d.txt"]["entities"] == [] and "error" not in out["d.txt"]
+    assert out["d.txt"]["error"] == f"{tmp_path / 'd.txt'}: empty, no text to extract from"
     text = out["a.txt"]["text"]
     for entity in out["a.txt"]["entities"]:
         assert text[entity["start"] : entity["end"]] == entity["text"]
-    assert "2 of 4 documents failed" in result.stderr
+    assert "3 of 4 documents failed" in result.stderr
 
 
 def test_stdin_and_output_file(tmp_path):

@@ -32,6 +32,11 @@ def test_binary_and_undecodable_files_become_error_documents():
     assert decode_text("\ufeffhello".encode(), "bom.txt").text == "hello"
 
 
+def test_an_empty_file_is_an_error_document():
+    for data in (b"", b" \n\t\n", "\ufeff".encode()):
+        assert decode_text(data, "e.txt").error == "e.txt: empty, no text to extract from"
+
+
 def test_lines_mode_numbers_lines_and_skips_blank_ones(tmp_path: Path):
     path = tmp_path / "l.txt"
     path.write_text("first\n\nthird\r\n")
