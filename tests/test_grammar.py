@@ -106,3 +106,25 @@ def test_every_profile_grammar_for_real_sentences_is_accepted_by_llama_cpp(backe
 def test_an_invalid_grammar_is_an_error_not_a_crash(backend):
     with pytest.raises(IeclidError, match="invalid grammar"):
         backend._grammar("root ::= undefined-rule\n")
+
+
+def test_chat_json_demonstration_answers_are_what_the_grammar_allows(backend, shared_data):
+    """Demonstrations show the answer format the grammar enforces (free and verbatim spans)."""
+    import numpy as np
+
+    schema = load_schema("wnut17")
+    docs = [d.example() for d in read_conll(shared_data / "wnut17" / "train_first2000.conll") if d.entities][:5]
+    lc = backend._llama_cpp
+    for verbatim in (False, True):
+        profile = ChatJsonProfile(backend.format_chat, verbatim)
+        for doc in docs:
+            answer = profile.answer("ner", schema, doc)
+            sampler = backend._grammar(profile.grammar("ner", schema, doc.text))
+            try:
+                for token in backend.llm.tokenize(answer.encode(), add_bos=False, special=False):
+                    assert backend._allowed(sampler, np.array([token]), np.zeros(backend._n_vocab)).size, answer
+                    lc.llama_sampler_accept(sampler, token)
+                eos = np.array([backend.llm.token_eos()])
+                assert backend._allowed(sampler, eos, np.zeros(backend._n_vocab)).size, answer
+            finally:
+                lc.llama_sampler_free(sampler)

@@ -77,6 +77,7 @@ def test_adelie_prompts_match_the_released_format():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ('[{"Obama": "person"}, {"Paris": "location"}]', [("Obama", "person"), ("Paris", "location")]),
         ('[{"text": "Obama", "label": "person"}, {"text": "Paris", "label": "location"}]', [("Obama", "person"), ("Paris", "location")]),
         ('{"entities": [{"entity": "Obama", "type": "Person"}]}', [("Obama", "person")]),
         ('[["Obama", "person"]]', [("Obama", "person")]),
@@ -95,12 +96,14 @@ def test_chat_json_keeps_complete_items_of_a_cut_off_answer():
     assert answer.problems == ["answer cut off or invalid after 1 items"]
     assert CHAT.parse("ner", NER, "no idea").problems
     assert CHAT.parse("ner", NER, '[{"foo": 1}]').problems
+    assert CHAT.parse("ner", NER, '[{"text": "Obama"}]').problems  # a named key, not a mention
 
 
 def test_chat_json_item_positions_cover_the_item_text():
-    text = '[{"text": "Obama", "label": "person"}]'
-    (mention,) = CHAT.parse("ner", NER, text).mentions
-    assert text[slice(*mention.where)] == '{"text": "Obama", "label": "person"}'
+    text = '[{"Obama": "person"}, {"Paris": "location"}]'
+    obama, paris = CHAT.parse("ner", NER, text).mentions
+    assert text[slice(*obama.where)] == '{"Obama": "person"}'
+    assert text[slice(*paris.where)] == '{"Paris": "location"}'
 
 
 def test_chat_json_rc_options_and_none():

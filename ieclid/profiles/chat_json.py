@@ -40,8 +40,10 @@ NONE_OPTION = "none"
 NER_SYSTEM = (
     "You are a precise named entity recognizer. Find every mention of these entity types "
     "in the user's text:\n{labels}\n"
-    'Answer with a JSON array of objects {{"text": mention, "label": type}} in the order the '
-    "mentions appear, copying each mention exactly as written. Answer [] if there is none."
+    "Answer with a JSON array of one-key objects that map each mention, copied exactly as written, "
+    'to its type, in the order the mentions appear: "Ann Lee flew to Oslo ." is answered '
+    '[{{"Ann Lee": "person"}}, {{"Oslo": "location"}}] when those types are asked for. '
+    "Answer [] if there is none."
 )
 RC_SYSTEM = (
     "You classify the relation between two marked entities in the user's text: e1, marked "
@@ -52,14 +54,14 @@ RC_SYSTEM = (
 ED_SYSTEM = (
     "You are a precise event detector. Find every event of these types in the user's text, "
     "each by its trigger, the word or short phrase that most clearly expresses it:\n{labels}\n"
-    'Answer with a JSON array of objects {{"text": trigger, "label": type}} in the order the '
-    "triggers appear, copying each trigger exactly as written. Answer [] if there is none."
+    "Answer with a JSON array of one-key objects that map each trigger, copied exactly as written, "
+    "to its type, in the order the triggers appear. Answer [] if there is none."
 )
 EAE_SYSTEM = (
     "You extract the arguments of one event. Its trigger is marked <event>...</event> in the "
     "user's text{event_type}. The roles an argument can play:\n{labels}\n"
-    'Answer with a JSON array of objects {{"text": argument, "label": role}} in the order the '
-    "arguments appear, copying each exactly as written. Answer [] if there is none."
+    "Answer with a JSON array of one-key objects that map each argument, copied exactly as written, "
+    "to its role, in the order the arguments appear. Answer [] if there is none."
 )
 ERE_SYSTEM = (
     "You classify how two marked events in the user's text relate: e1, marked <e1>...</e1>, and "
@@ -162,7 +164,7 @@ class ChatJsonProfile:
 
     def answer(self, task: str, schema: Schema, example: Example, request: Request | None = None) -> str:
         if task in SPAN_TASKS:
-            return _dumps([{"text": t, "label": lab} for t, lab in example.mentions])
+            return _dumps([{t: lab} for t, lab in example.mentions])
         if task in CHOICE_TASKS:
             label, reverse = example.choice or (None, False)
             rel = schema.relation(label) if label else None
@@ -192,14 +194,14 @@ class ChatJsonProfile:
                 shown = find_marked_trigger(text)[0] if task == "eae" else text
                 items = ordered_item_rules(
                     shown,
-                    open_='{"text": "',
-                    close='"\\", \\"label\\": \\"" label "\\"}"',
+                    open_='{"',
+                    close='"\\": \\"" label "\\"}"',
                     sep=", ",
                     end="]",
                     escape=json_string_escape,
                 )
                 return "\n".join(['root ::= "[" items', labels, *items]) + "\n"
-            item = 'item ::= "{\\"text\\": \\"" span "\\", \\"label\\": \\"" label "\\"}"'
+            item = 'item ::= "{\\"" span "\\": \\"" label "\\"}"'
             return "\n".join([root, item, labels, free_span_rule(json=True)]) + "\n"
         spans = span_rules(text, escape=json_string_escape) if self.verbatim else [free_span_rule(json=True)]
         if not spans:
@@ -306,6 +308,11 @@ def _decode_values(answer: str, result: Answer) -> list[tuple[object, tuple[int,
     return values
 
 
+_TEXT_KEYS = ("text", "entity", "name", "trigger", "argument")
+_LABEL_KEYS = ("label", "type", "role")
+_ITEM_KEYS = frozenset(_TEXT_KEYS + _LABEL_KEYS)
+
+
 def _first(value: dict, keys: tuple[str, ...]) -> object:
     return next((value[k] for k in keys if k in value), None)
 
@@ -313,9 +320,11 @@ def _first(value: dict, keys: tuple[str, ...]) -> object:
 def _mention(value: object, names: list[str], where: tuple[int, int]) -> Mention | None:
     if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
         text, label = value
+    elif isinstance(value, dict) and len(value) == 1 and next(iter(value)) not in _ITEM_KEYS:
+        ((text, label),) = value.items()  # {mention: type}, the format the grammar asks for
     elif isinstance(value, dict):
-        text = _first(value, ("text", "entity", "name", "trigger", "argument"))
-        label = _first(value, ("label", "type", "role"))
+        text = _first(value, _TEXT_KEYS)
+        label = _first(value, _LABEL_KEYS)
     else:
         return None
     if not isinstance(text, str) or not isinstance(label, str):
