@@ -112,7 +112,11 @@ class Grounder:
         if best is None or best[0] < FUZZY_MIN_RATIO:
             return None
         start, end = self._snap(self._index[best[1]], self._index[best[2] - 1] + 1)
-        return (start, end) if start < end else None
+        # Snapping widens a window to whole words: "Oslo" must not become "Microsoft" via "oso".
+        snapped, _ = _normalise(self.text[start:end])
+        if start >= end or SequenceMatcher(None, snapped, norm_needle).ratio() < FUZZY_MIN_RATIO:
+            return None
+        return start, end
 
     def _snap(self, start: int, end: int) -> tuple[int, int]:
         """Widen a fuzzy span to whole words so it never starts or ends mid-word."""

@@ -39,3 +39,8 @@ def test_fuzzy_typos_snap_to_words_and_garbage_is_unplaced():
     assert text[p.start : p.end] == "Massachusetts Institute of Technology"
     assert Grounder(text).place("Banana Republic").status == "unplaced"
     assert Grounder(text).place("   ").status == "unplaced"
+
+
+def test_a_fuzzy_window_widened_to_whole_words_must_still_match():
+    # "oso" inside "Microsoft" is close to "Oslo", the whole word is not.
+    assert Grounder("Microsoft announced a lab").place("Oslo").status == "unplaced"
