@@ -3,6 +3,7 @@
 Usage:
   python benchmarks/ner_quality.py --data ../shared/data/wnut17/test.conll --schema wnut17 \
       [--demos ../shared/data/wnut17/train_first2000.conll --shots 4] [--limit 200]
+      [--verbatim | --free-spans]
 
 Prints one JSON object: precision, recall, f1, sentences, seconds, sentences_per_second.
 """
@@ -33,6 +34,10 @@ def main() -> None:
     parser.add_argument("--profile")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-grammar", action="store_true")
+    spans = parser.add_mutually_exclusive_group()
+    spans.add_argument("--verbatim", dest="verbatim", action="store_const", const=True,
+                       help="mentions held to spans of the text (default: as ieclid extract chooses)")
+    spans.add_argument("--free-spans", dest="verbatim", action="store_const", const=False)
     parser.add_argument("--save", help="write the predicted records here (JSONL)")
     args = parser.parse_args()
 
@@ -40,6 +45,7 @@ def main() -> None:
     settings = RunSettings(
         task="ner", schema=args.schema, model=args.model, profile=args.profile,
         demos=args.demos, shots=args.shots, threads=args.threads, grammar=not args.no_grammar,
+        verbatim=args.verbatim,
     )
     extractor, backend = open_extractor(settings)
     scores = SpanScores()
@@ -58,6 +64,7 @@ def main() -> None:
         "data": args.data,
         "shots": args.shots if args.demos else 0,
         "profile": extractor.profile.name,
+        "verbatim": extractor.profile.verbatim,
         "sentences": len(gold_docs),
         "seconds": round(seconds, 2),
         "sentences_per_second": round(len(gold_docs) / seconds, 2),

@@ -129,6 +129,8 @@ def test_default_is_the_ie_adapter_on_the_embedded_model_and_smollm2_the_plain_b
                      ("Paris", "location", "exact")}
     plain = extract("--model", "smollm2")
     assert (plain["model"], plain["profile"]) == ("SmolLM2-135M-Instruct.Q4_1", "chat-json")
+    # zero-shot, the general chat model's mentions are held to spans of the text by default
+    assert plain["entities"] and all(e["status"] == "exact" for e in plain["entities"])
     assert run(tmp_path, None, "models", "default", "smollm2").returncode == 0
     assert extract()["model"] == "SmolLM2-135M-Instruct.Q4_1"
     assert run(tmp_path, None, "models", "default", "smollm2-ie").returncode == 0

@@ -5,6 +5,7 @@ import pytest
 from ieclid.profiles import guess_profile, make_profile, match_label
 from ieclid.profiles.adelie import AdelieProfile, tulu
 from ieclid.profiles.chat_json import ChatJsonProfile
+from ieclid.run import RunSettings, verbatim_spans
 from ieclid.schema import load_schema
 from ieclid.tasks import Example
 
@@ -147,3 +148,17 @@ def test_adelie_wording_in_the_models_own_chat_format_unless_it_is_an_adelie_rel
     assert ours.startswith("<|im_start|>user\nFor the given context") and "<|user|>" not in ours
     assert match_label("Person.", ["person"]) == "person"
     assert match_label("creative work", ["creative-work"]) == "creative-work"
+
+
+@pytest.mark.parametrize(("task", "profile", "demos", "expected"), [
+    ("ner", "chat-json", False, True),  # a chat model, zero-shot: mentions held to the text
+    ("ee", "chat-json", False, True),
+    ("ner", "chat-json", True, False),  # copies of demonstration mentions stay unplaced
+    ("openie", "chat-json", False, False),
+    ("ner", "adelie", False, False),  # IE-aligned models write spans themselves
+])
+def test_verbatim_spans_by_default_only_for_a_chat_model_labelling_spans_zero_shot(task, profile, demos, expected):
+    assert verbatim_spans(RunSettings(task=task), profile, demos) is expected
+    assert verbatim_spans(RunSettings(task=task, grammar=False), profile, demos) is False
+    for given in (True, False):  # --verbatim / --free-spans always win
+        assert verbatim_spans(RunSettings(task=task, verbatim=given), profile, demos) is given

@@ -90,7 +90,7 @@ def evaluate(
     ctx: int = CTX,
     seed: int = SEED,
     grammar: bool = GRAMMAR,
-    verbatim: bool = VERBATIM,
+    verbatim: bool | None = VERBATIM,
     quiet: bool = QUIET,
     backend_name: BackendName = BACKEND,
     base_url: list[str] = BASE_URL,

@@ -73,7 +73,7 @@ def extract(
     seed: int = SEED,
     temperature: float = TEMPERATURE,
     grammar: bool = GRAMMAR,
-    verbatim: bool = VERBATIM,
+    verbatim: bool | None = VERBATIM,
     quiet: bool = QUIET,
     backend_name: BackendName = BACKEND,
     base_url: list[str] = BASE_URL,

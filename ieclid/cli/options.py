@@ -80,9 +80,11 @@ GRAMMAR = typer.Option(
     True, "--grammar/--no-grammar", help="Constrain answers with a grammar built from the schema."
 )
 VERBATIM = typer.Option(
-    False, "--verbatim",
-    help="Mentions must be exact spans of the text, in reading order: every item grounds exactly and "
-    "a model cannot repeat or loop (small models extract less well under it).",
+    None, "--verbatim/--free-spans",
+    help="Mentions must be exact spans of the text, in reading order (every item grounds exactly, "
+    "a model cannot repeat or loop), or free text grounded afterwards. Default: verbatim for the "
+    "chat-json prompt labelling spans (ner, eae, ee) without demonstrations, free otherwise.",
+    show_default=False,
 )
 EVENT_TYPE = typer.Option(
     None, "--event-type", help="eae: the marked event's type (its roles are offered); default: all roles."
