@@ -115,7 +115,7 @@ BASE_URL = typer.Option(
 PARALLEL = typer.Option(
     None, "--parallel",
     help="In-process: documents whose answers are decoded together in one batch (default: 8; 1 decodes "
-    "one answer at a time).",
+    "one answer at a time, which repeats bit for bit from run to run).",
 )
 CONCURRENCY = typer.Option(
     None, "--concurrency", help="openai backend: documents in flight at once (default: 4 per server)."
