@@ -53,8 +53,8 @@ def main() -> None:
     records = []
     started = time.perf_counter()
     documents = (Document(gold.id, gold.text) for gold in gold_docs)
-    for gold, record in zip(gold_docs, extract_each(extractor.extract, documents, settings.in_flight),
-                            strict=True):
+    records_made = extract_each(extractor.extract, documents, settings.in_flight, backend.schedule)
+    for gold, record in zip(gold_docs, records_made, strict=True):
         records.append(record)
         pred = [(e["start"], e["end"], e["label"]) for e in record["entities"] if e["start"] is not None]
         scores.add(gold.entities, pred)

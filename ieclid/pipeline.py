@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from ieclid.backends.schedule import Schedule
 from ieclid.chunking import Chunk, chunk_text
 from ieclid.documents import Document
 from ieclid.errors import IeclidError
@@ -26,6 +27,7 @@ from ieclid.tasks.tables import EMPTY_CELLS
 
 class Backend(Protocol):
     name: str
+    schedule: Schedule | None  # batching in process: documents must go through it (see extract_each)
 
     def count_tokens(self, text: str) -> int: ...
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
+from ieclid.backends.schedule import Schedule
 from ieclid.datasets import read_annotated
 from ieclid.demos import select_demos
 from ieclid.documents import Document
@@ -242,10 +243,13 @@ def open_backend(settings: RunSettings, model_path: str):
     )
 
 
-def extract_each(extract: Callable[[T], R], documents: Iterable[T], in_flight: int = 1) -> Iterator[R]:
+def extract_each(
+    extract: Callable[[T], R], documents: Iterable[T], in_flight: int = 1, schedule: Schedule | None = None
+) -> Iterator[R]:
     """Results in input order; with `in_flight` > 1, that many inputs are worked on at once (their
     answers queued for the batch engine in process, or sent to servers), and inputs are read
-    only as far ahead as that."""
+    only as far ahead as that. Give the backend's `schedule` (in process) to make the batches,
+    and so the results, the same on every run."""
     if in_flight <= 1:
         yield from map(extract, documents)
         return
@@ -254,12 +258,21 @@ def extract_each(extract: Callable[[T], R], documents: Iterable[T], in_flight: i
 
     from ieclid.backends.batching import block_interrupts
 
-    with interrupts_noted() as noted, ThreadPoolExecutor(in_flight, initializer=block_interrupts) as pool:
+    schedule = schedule or Schedule()
+
+    def work(number: int, doc: T) -> R:
+        with schedule.working(number):
+            return extract(doc)
+
+    # The schedule is left first: workers still running must not wait for documents to come.
+    with (interrupts_noted() as noted, ThreadPoolExecutor(in_flight, initializer=block_interrupts) as pool,
+          schedule.run(in_flight)):
         pending: deque = deque()
         for doc in documents:
-            pending.append(pool.submit(extract, doc))
+            pending.append(pool.submit(work, schedule.enter(), doc))
             if len(pending) >= in_flight:
                 yield _result(pending.popleft(), noted)
+        schedule.end()
         while pending:
             yield _result(pending.popleft(), noted)
 
@@ -309,7 +322,7 @@ def extract_all(
 ) -> int:
     """Write one record per document; returns how many documents failed."""
     failed = 0
-    for record in extract_each(extractor.extract, documents, in_flight):
+    for record in extract_each(extractor.extract, documents, in_flight, extractor.backend.schedule):
         writer.write(record)
         if "error" in record:
             failed += 1

@@ -1,14 +1,19 @@
 """Continuous batching in process: answers decoded together are the answers decoded one by one,
-shared prefixes are evaluated once, and one bad request fails alone."""
+shared prefixes are evaluated once, one bad request fails alone, and runs repeat."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 
 from ieclid.backends.llama_cpp import LlamaCppBackend
+from ieclid.backends.schedule import Schedule
+from ieclid.datasets import read_conll
+from ieclid.documents import Document
 from ieclid.errors import IeclidError
 from ieclid.models import embedded_model_path
-from ieclid.run import RunSettings
+from ieclid.run import RunSettings, extract_each, open_extractor
 
 SYSTEM = ("You label the sentiment of product reviews. Answer with one word: positive, negative or "
           "neutral. Be brief and do not explain.")
@@ -90,3 +95,63 @@ def test_documents_in_flight_outnumber_the_answers_decoded_together():
     assert RunSettings(task="ner", sequences=8).in_flight == 32
     assert RunSettings(task="ner", sequences=1).in_flight == 1
     assert RunSettings(task="ner", backend="openai", concurrency=3).in_flight == 3
+
+
+def test_the_engine_waits_for_every_document_in_flight_and_takes_them_in_order():
+    """Requests join in document order, whichever thread asks first, and only once every
+    document in the window has asked or finished."""
+    schedule = Schedule()
+    answered = threading.Event()
+    asked: list[SimpleNamespace] = []
+
+    def document(number: int) -> None:
+        with schedule.working(number):
+            request = SimpleNamespace(number=number)
+            asked.append(request)
+            schedule.submit(request)
+            answered.wait(10)
+
+    with schedule.run(window=3):
+        numbers = [schedule.enter() for _ in range(3)]
+        later = [threading.Thread(target=document, args=(n,)) for n in reversed(numbers[1:])]
+        for thread in later:
+            thread.start()
+        taken: list = []
+        engine = threading.Thread(target=lambda: taken.extend(schedule.take(idle=True)[0]))
+        engine.start()
+        engine.join(0.3)
+        assert engine.is_alive() and not taken  # document 0 has not asked yet
+        first = threading.Thread(target=document, args=(0,))
+        first.start()
+        engine.join(10)
+        assert [r.number for r in taken] == [0, 1, 2]
+        for request in asked:
+            schedule.answered(request)
+        answered.set()
+        for thread in (*later, first):
+            thread.join(10)
+        schedule.end()
+        assert schedule.take(idle=False) == ([], False)  # all finished: nothing to wait for
+
+
+def test_batched_runs_repeat_bit_for_bit(shared_data):
+    """Which answers share a batch changes the sums a little; the schedule makes it the same on
+    every run, so the records are too (scores included). A run left early does not hang."""
+    sentences = [d.text for d in list(read_conll(shared_data / "wnut17" / "test.conll"))[:16]]
+    settings = RunSettings(task="ner", schema="wnut17", model="smollm2", threads=2, sequences=4, ctx=2048)
+    extractor, backend = open_extractor(settings)
+    try:
+        def run() -> list[dict]:
+            documents = (Document(str(n), text) for n, text in enumerate(sentences))
+            records = list(extract_each(extractor.extract, documents, settings.in_flight, backend.schedule))
+            for record in records:
+                record["usage"].pop("seconds")
+            return records
+
+        for _ in extract_each(extractor.extract, (Document("x", t) for t in sentences), 8, backend.schedule):
+            break
+        first, second = run(), run()
+    finally:
+        backend.close()
+    assert first == second
+    assert sum(len(r["entities"]) for r in first) > 0

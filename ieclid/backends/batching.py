@@ -11,18 +11,21 @@ it, and its sequence starts as a copy of that prefix (in llama.cpp's unified KV 
 shares the cells, it does not duplicate them). Prompts admitted together evaluate what they
 share once, in rows that belong to all their sequences. Room in the cache is counted the same
 way, shared cells once, so the batch fills up with answers instead of copies of one prefix.
+
+When requests join is up to a `Schedule` (ieclid/backends/schedule.py), which makes runs
+repeatable.
 """
 
 from __future__ import annotations
 
 import ctypes
-import queue
 import signal
 import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from ieclid.backends.schedule import Schedule
 from ieclid.errors import IeclidError
 
 BATCH_TOKENS = 512  # tokens per llama_decode: the answers' next tokens, then prompt slices
@@ -35,6 +38,7 @@ class _Request:
     max_tokens: int
     temperature: float
     future: Future = field(default_factory=Future)
+    document: int | None = None  # set by the schedule
 
 
 @dataclass
@@ -118,18 +122,18 @@ class BatchEngine:
         self.prefix_cells: list[int] = []  # an id per cell of the reserved sequence, for counting
         self.cell_ids = 0
         self.busiest = 0  # the most answers one llama_decode has advanced together
-        self.requests: queue.Queue = queue.Queue()
+        self.schedule = Schedule()
         self.thread = threading.Thread(target=self._run, name="ieclid-batch", daemon=True)
         self.thread.start()
 
     def complete(self, tokens: list[int], grammar: str | None, max_tokens: int, temperature: float):
         request = _Request(tokens, grammar, max_tokens, temperature)
-        self.requests.put(request)
+        self.schedule.submit(request)
         return request.future.result()
 
     def close(self) -> None:
         if self.thread.is_alive():
-            self.requests.put(None)
+            self.schedule.close()
             self.thread.join()
         if self.ctx:
             self.lc.llama_batch_free(self.batch)
@@ -144,19 +148,9 @@ class BatchEngine:
         active: dict[int, _Sequence] = {}
         staging: _Staged | None = None
         free = list(range(self.slots))
-        closing = False
         while True:
-            block = not (active or waiting or staging) and not closing
-            try:
-                while True:
-                    item = self.requests.get(block=block)
-                    block = False
-                    if item is None:
-                        closing = True
-                    else:
-                        waiting.append(item)
-            except queue.Empty:
-                pass
+            arrived, closing = self.schedule.take(idle=not (active or waiting or staging))
+            waiting.extend(arrived)
             if closing and not (active or waiting or staging):
                 return
             if staging is None and waiting and free:
@@ -165,12 +159,12 @@ class BatchEngine:
                 staging = self._step(active, staging, free)
             except Exception as exc:  # every waiting caller must hear of it
                 for sequence in active.values():
-                    sequence.request.future.set_exception(exc)
+                    self._answer(sequence.request, error=exc)
                     sequence.generation.close()
                 for member in staging.members if staging else ():
-                    member.request.future.set_exception(exc)
+                    self._answer(member.request, error=exc)
                 for request in waiting:
-                    request.future.set_exception(exc)
+                    self._answer(request, error=exc)
                 active.clear()
                 waiting.clear()
                 staging = None
@@ -267,7 +261,7 @@ class BatchEngine:
                 try:
                     sampler = self.backend._grammar(request.grammar) if request.grammar else None
                 except IeclidError as exc:
-                    request.future.set_exception(exc)
+                    self._answer(request, error=exc)
                     self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
                     free.append(slot)
                     continue
@@ -282,14 +276,13 @@ class BatchEngine:
                 continue  # admitted in this step: its last prompt token goes in the next batch
             logits = self._logits(sequence.index)
             sequence.index = -1
+            error = None
             try:
                 token = sequence.generation.next_token(logits)
             except IeclidError as exc:
-                token = None
-                sequence.request.future.set_exception(exc)
+                token, error = None, exc
             if token is None:
-                if not sequence.request.future.done():
-                    sequence.request.future.set_result(sequence.generation.completion())
+                self._answer(sequence.request, None if error else sequence.generation.completion(), error)
                 sequence.generation.close()
                 self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
                 del active[slot]
@@ -298,6 +291,13 @@ class BatchEngine:
                 sequence.token = token
                 sequence.pos += 1
         return staging
+
+    def _answer(self, request: _Request, result=None, error: Exception | None = None) -> None:
+        self.schedule.answered(request)  # before the requester can ask again
+        if error is not None:
+            request.future.set_exception(error)
+        else:
+            request.future.set_result(result)
 
     def _logits(self, row: int):
         import numpy as np

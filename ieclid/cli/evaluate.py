@@ -160,7 +160,8 @@ def _run_model(documents, settings, save: str, quiet: bool) -> list[dict]:
                 writer.write(record)
                 advance(record)
 
-            return evaluation.predict(documents, extractor.extract, on_record, settings.in_flight)
+            return evaluation.predict(documents, extractor.extract, on_record, settings.in_flight,
+                                      backend.schedule)
     finally:
         writer.close()
         backend.close()

@@ -140,7 +140,7 @@ def pairs(
     scored = []
     try:
         with progress(len(chats), quiet, "sampling") as advance:
-            for item in sample_all(chats, complete, samples, settings.in_flight):
+            for item in sample_all(chats, complete, samples, settings.in_flight, backend.schedule):
                 scored.append(item)
                 advance({})
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ieclid.backends.schedule import Schedule
 from ieclid.datasets import (
     READERS,
     Annotated,
@@ -90,10 +91,13 @@ def predict(
     extract: Callable[[Document], dict],
     on_record: Callable[[dict], None] | None = None,
     in_flight: int = 1,
+    schedule: Schedule | None = None,
 ) -> list[dict]:
-    """Run extraction on the gold texts (rc: with their markers)."""
+    """Run extraction on the gold texts (rc: with their markers); `in_flight` and `schedule` as
+    for `extract_each`."""
     records = []
-    for record in extract_each(extract, (Document(doc.id, doc.text) for doc in gold), in_flight):
+    documents = (Document(doc.id, doc.text) for doc in gold)
+    for record in extract_each(extract, documents, in_flight, schedule):
         records.append(record)
         if on_record:
             on_record(record)

@@ -13,6 +13,8 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ieclid.backends.schedule import Schedule
+
 ANSWER = "[Answer]: "
 MIN_GAP = 0.1
 ONLINE_SHARE = 0.3
@@ -82,14 +84,15 @@ def mix_pairs(scored: list[Scored], cap: int, seed: int = 0, online_share: float
 def sample_all(
     chats: Iterable[list[dict[str, str]]], complete: Callable[[list[dict[str, str]], str], str], n: int,
     in_flight: int = 1,
+    schedule: Schedule | None = None,
 ) -> Iterator[Scored]:
     """Score `n` samples per chat (its last turn is the gold answer) as they are drawn, `in_flight`
-    samples worked on at once (decoded together in process); `complete(prompt, gold)` samples one answer
-    (the gold only sizes its token budget)."""
+    samples worked on at once (decoded together in process, in the order `schedule` keeps);
+    `complete(prompt, gold)` samples one answer (the gold only sizes its token budget)."""
     from ieclid.run import extract_each
 
     draws = ((messages[:-1], messages[-1]["content"]) for messages in chats for _ in range(n))
-    answers = extract_each(lambda draw: (draw, complete(*draw)), draws, in_flight)
+    answers = extract_each(lambda draw: (draw, complete(*draw)), draws, in_flight, schedule)
     for first in answers:
         (prompt, gold), answer = first
         rest = [next(answers)[1] for _ in range(n - 1)]
