@@ -242,12 +242,15 @@ class LlamaCppBackend(GgufText):
         # One stream for the run: reproducible with --seed, and two samples of one prompt differ.
         self._rng = np.random.default_rng(seed)
         self._engine = None
-        self.schedule = None
         if parallel > 1:
             from ieclid.backends.batching import BatchEngine
 
             self._engine = BatchEngine(self, parallel, ctx, threads)
-            self.schedule = self._engine.schedule
+
+    @property
+    def schedule(self):
+        """The batch engine's schedule, which runs of documents go through; None without an engine."""
+        return self._engine.schedule if self._engine is not None else None
 
     def close(self) -> None:
         if self._engine is not None:

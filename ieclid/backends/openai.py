@@ -28,6 +28,7 @@ BACKOFF = 0.5  # seconds before the second attempt; doubled after each failure
 
 class OpenAIBackend(GgufText):
     schedule = None  # servers batch as they please
+
     def __init__(
         self,
         model_path: str,
