@@ -2,9 +2,8 @@
 
 Instructions and label guidelines go in the system turn and demonstrations follow
 as user/assistant turns, so everything before the chunk's text is a prefix shared by
-every prompt of a run. Answers are JSON without spaces after `:` and `,` (a mention costs
-one token less to generate than with `json.dumps`'s spaces), which the grammar enforces and
-the demonstrations show.
+every prompt of a run. Answers are written the way `json.dumps` writes them, which
+the grammar enforces and the demonstrations show.
 """
 
 from __future__ import annotations
@@ -43,14 +42,14 @@ NER_SYSTEM = (
     "in the user's text:\n{labels}\n"
     "Answer with a JSON array of one-key objects that map each mention, copied exactly as written, "
     'to its type, in the order the mentions appear: "Ann Lee flew to Oslo ." is answered '
-    '[{{"Ann Lee":"person"}},{{"Oslo":"location"}}] when those types are asked for. '
+    '[{{"Ann Lee": "person"}}, {{"Oslo": "location"}}] when those types are asked for. '
     "Answer [] if there is none."
 )
 RC_SYSTEM = (
     "You classify the relation between two marked entities in the user's text: e1, marked "
     "<e1>...</e1>, and e2, marked <e2>...</e2>. The options, each naming e1's role first and "
     "e2's role second:\n{labels}\n- {none}: none of the above.\n"
-    'Answer with a JSON object {{"relation":option}}.'
+    'Answer with a JSON object {{"relation": option}}.'
 )
 ED_SYSTEM = (
     "You are a precise event detector. Find every event of these types in the user's text, "
@@ -68,12 +67,12 @@ ERE_SYSTEM = (
     "You classify how two marked events in the user's text relate: e1, marked <e1>...</e1>, and "
     "e2, marked <e2>...</e2>. The options, each saying what e1 is to e2:\n{labels}\n"
     "- {none}: none of the above.\n"
-    'Answer with a JSON object {{"relation":option}}.'
+    'Answer with a JSON object {{"relation": option}}.'
 )
 OIE_SYSTEM = (
     "You extract every fact the user's text states as a tuple: the predicate (the verb phrase), "
     "its subject, its object, and the time and location when the text gives them. "
-    'Answer with a JSON array of objects {{"predicate":...,"subject":...,"object":...}}, '
+    'Answer with a JSON array of objects {{"predicate": ..., "subject": ..., "object": ...}}, '
     'adding "time" and "location" only when present, copying each part exactly as written. '
     "Answer [] if there is none."
 )
@@ -91,13 +90,13 @@ SPAN_SYSTEMS = {"ner": NER_SYSTEM, "ed": ED_SYSTEM, "eae": EAE_SYSTEM}
 RE_SYSTEM = (
     "You extract relations between entities mentioned in the user's text. Relation types, "
     "each with what its head and tail are:\n{labels}\n"
-    'Answer with a JSON array of objects {{"head":mention,"relation":type,"tail":mention}}, '
+    'Answer with a JSON array of objects {{"head": mention, "relation": type, "tail": mention}}, '
     "copying each mention exactly as written. Answer [] if there is none."
 )
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _rc_options(schema: Schema) -> dict[str, tuple[str, bool]]:
@@ -186,8 +185,8 @@ class ChatJsonProfile:
             find_marked_pair(text)
             names = list(_rc_options(schema)) if task == "rc" else schema.relation_names
             options = [*names, schema.none_label or NONE_OPTION]
-            return f'root ::= "{{\\"relation\\":\\"" {alternatives(options, json_string_escape)} "\\"}}"\n'
-        root = 'root ::= "[" ("]" | item ("," item)* "]")'
+            return f'root ::= "{{\\"relation\\": \\"" {alternatives(options, json_string_escape)} "\\"}}"\n'
+        root = 'root ::= "[" ("]" | item (", " item)* "]")'
         if task in SPAN_TASKS:
             names = [label.name for label in span_labels(task, schema, request)]
             labels = f"label ::= {alternatives(names, json_string_escape)}"
@@ -196,29 +195,29 @@ class ChatJsonProfile:
                 items = ordered_item_rules(
                     shown,
                     open_='{"',
-                    close='"\\":\\"" label "\\"}"',
-                    sep=",",
+                    close='"\\": \\"" label "\\"}"',
+                    sep=", ",
                     end="]",
                     escape=json_string_escape,
                 )
                 return "\n".join(['root ::= "[" items', labels, *items]) + "\n"
-            item = 'item ::= "{\\"" span "\\":\\"" label "\\"}"'
+            item = 'item ::= "{\\"" span "\\": \\"" label "\\"}"'
             return "\n".join([root, item, labels, free_span_rule(json=True)]) + "\n"
         spans = span_rules(text, escape=json_string_escape) if self.verbatim else [free_span_rule(json=True)]
         if not spans:
             return 'root ::= "[]"\n'
         if task == "openie":
             def slot(name: str) -> str:
-                return f'"\\"{name}\\":\\"" span "\\""'
+                return f'"\\"{name}\\": \\"" span "\\""'
 
             item = (
-                f'item ::= "{{" {slot("predicate")} "," {slot("subject")} ("," {slot("object")})? '
-                f'("," {slot("time")})? ("," {slot("location")})? "}}"'
+                f'item ::= "{{" {slot("predicate")} ", " {slot("subject")} (", " {slot("object")})? '
+                f'(", " {slot("time")})? (", " {slot("location")})? "}}"'
             )
             return "\n".join([root, item, *spans]) + "\n"
         item = (
-            'item ::= "{\\"head\\":\\"" span "\\",\\"relation\\":\\"" label '
-            '"\\",\\"tail\\":\\"" span "\\"}"'
+            'item ::= "{\\"head\\": \\"" span "\\", \\"relation\\": \\"" label '
+            '"\\", \\"tail\\": \\"" span "\\"}"'
         )
         labels = f"label ::= {alternatives(schema.relation_names, json_string_escape)}"
         return "\n".join([root, item, labels, *spans]) + "\n"
