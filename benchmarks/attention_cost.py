@@ -10,6 +10,7 @@ cache; the prefix only; the prefix plus each answer's own cells; the same with f
 because single bursts on a shared machine spread widely.
 
 Usage: python benchmarks/attention_cost.py [--prefix 530] [--own 40] [--parallel 8] [--threads 2]
+                                           [--repeats 8] [--model M]
 Prints one JSON object: milliseconds per answer row for each layout.
 """
 
@@ -21,6 +22,7 @@ import time
 
 import orjson
 
+from ieclid.backends.batching import set_row
 from ieclid.models import resolve_model
 
 BATCH = 512
@@ -49,13 +51,10 @@ class Layout:
             self._decode([(token, prefix + i, (seq,), False) for i in range(own)])
 
     def _decode(self, rows) -> None:
-        batch = self.batch
-        for i, (token, pos, seqs, logits) in enumerate(rows):
-            batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = token, pos, len(seqs), logits
-            for k, seq in enumerate(seqs):
-                batch.seq_id[i][k] = seq
-        batch.n_tokens = len(rows)
-        if self.lc.llama_decode(self.ctx, batch) != 0:
+        for row, fields in enumerate(rows):
+            set_row(self.batch, row, *fields)
+        self.batch.n_tokens = len(rows)
+        if self.lc.llama_decode(self.ctx, self.batch) != 0:
             raise SystemExit("llama_decode failed")
 
     def burst(self, steps: int = 16) -> float:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import orjson
 
+from ieclid.backends.batching import set_row
 from ieclid.datasets import read_conll
 from ieclid.demos import select_demos
 from ieclid.evaluation.spans import SpanScores
@@ -80,8 +81,7 @@ def rates(model: str, threads: int, parallel: int, repeats: int = 5) -> tuple[fl
         started = time.perf_counter()
         for step in range(steps):
             for seq in range(parallel):
-                batch.token[seq], batch.pos[seq], batch.n_seq_id[seq] = tokens[step], step, 1
-                batch.seq_id[seq][0], batch.logits[seq] = seq, True
+                set_row(batch, seq, tokens[step], step, (seq,), True)
             batch.n_tokens = parallel
             llama_cpp.llama_decode(ctx, batch)
         generation_rate = max(generation_rate, steps * parallel / (time.perf_counter() - started))

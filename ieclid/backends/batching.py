@@ -89,6 +89,17 @@ def block_interrupts() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
+def set_row(batch, row: int, token: int, pos: int, seqs: tuple[int, ...], logits: bool) -> None:
+    """Write one row of a llama_batch: a token at a position, the sequences it belongs to (a
+    shared prefix row belongs to several), and whether its logits are wanted."""
+    batch.token[row] = token
+    batch.pos[row] = pos
+    batch.n_seq_id[row] = len(seqs)
+    for number, seq in enumerate(seqs):
+        batch.seq_id[row][number] = seq
+    batch.logits[row] = logits
+
+
 def common_prefix(a: list[int], b: list[int]) -> int:
     n = min(len(a), len(b))
     i = 0
@@ -224,15 +235,6 @@ class BatchEngine:
             rows += [(tokens[pos], pos, (member.slot,)) for pos in range(shared, len(tokens) - 1)]
         return _Staged(members, rows)
 
-    def _add(self, row: int, token: int, pos: int, seqs: tuple[int, ...], logits: bool) -> None:
-        batch = self.batch
-        batch.token[row] = token
-        batch.pos[row] = pos
-        batch.n_seq_id[row] = len(seqs)
-        for number, seq in enumerate(seqs):
-            batch.seq_id[row][number] = seq
-        batch.logits[row] = logits
-
     def _step(self, active: dict[int, _Sequence], staging, free: list[int]):
         """One llama_decode: every active answer's next token, then as much of the staged prompt
         as fits; then each answer chooses its next token. Returns the staging left."""
@@ -241,12 +243,12 @@ class BatchEngine:
         self.busiest = max(self.busiest, len(active))
         row = 0
         for sequence in active.values():
-            self._add(row, sequence.token, sequence.pos, (sequence.seq,), True)
+            set_row(self.batch, row, sequence.token, sequence.pos, (sequence.seq,), True)
             sequence.index = row
             row += 1
         if staging:
             while staging.fed < len(staging.rows) and row < BATCH_TOKENS:
-                self._add(row, *staging.rows[staging.fed], False)
+                set_row(self.batch, row, *staging.rows[staging.fed], False)
                 row += 1
                 staging.fed += 1
         if row:
