@@ -3,10 +3,10 @@
 import pytest
 
 from ieclid.profiles import guess_profile, make_profile, match_label
-from ieclid.profiles.adelie import AdelieProfile, tulu
+from ieclid.profiles.adelie import NER_FEW, NER_QUERY, AdelieProfile, tulu
 from ieclid.profiles.chat_json import ChatJsonProfile
 from ieclid.run import RunSettings, verbatim_spans
-from ieclid.schema import load_schema
+from ieclid.schema import load_schema, schema_from_labels
 from ieclid.tasks import Example
 
 NER = load_schema("conll2003")
@@ -73,6 +73,20 @@ def test_adelie_prompts_match_the_released_format():
     assert "the <entity> dolphin </entity> 's <entity> tail </entity>" in rc
     assert 'find the entity "dolphin" and "tail"' in rc
     assert tulu([{"role": "system", "content": "S"}]) == "<|system|>\nS\n<|assistant|>\n"
+
+
+def test_adelie_prompts_for_models_ieclid_aligned_follow_the_recipe_and_share_all_but_the_text():
+    """ieclid's own adapters get the canonical form of `ieclid train data`: the instruction with
+    described options, the query, then the text, so every document's prompt starts alike."""
+    ours = make_profile("adelie", tulu, tulu=False)
+    first, second = (ours.messages("ner", NER, text, [])[0]["content"] for text in ("Obama spoke .", "Hi ."))
+    expected_options = ", ".join(f"{label.name}: {label.description}" for label in NER.entities)
+    assert first == NER_FEW.format(options=expected_options) + NER_QUERY + "Text: 'Obama spoke .'"
+    assert second.removesuffix("Text: 'Hi .'") == first.removesuffix("Text: 'Obama spoke .'")
+    # options without a description for every label stay names only, as the data writes them
+    bare = ours.messages("ner", schema_from_labels("person,place", "entities"), "Hi .", [])[0]["content"]
+    assert "Options: [person, place]. " in bare
+    assert ADELIE.messages("ner", NER, "Hi .", [])[0]["content"].startswith("For the given context")
 
 
 @pytest.mark.parametrize(
@@ -145,7 +159,7 @@ def test_adelie_wording_in_the_models_own_chat_format_unless_it_is_an_adelie_rel
     released = make_profile("adelie", chatml).prompt("ner", NER, "Obama spoke .", [])
     ours = make_profile("adelie", chatml, tulu=False).prompt("ner", NER, "Obama spoke .", [])
     assert released.startswith("<|user|>\nFor the given context")
-    assert ours.startswith("<|im_start|>user\nFor the given context") and "<|user|>" not in ours
+    assert ours.startswith("<|im_start|>user\nRecognize entities") and "<|user|>" not in ours
     assert match_label("Person.", ["person"]) == "person"
     assert match_label("creative work", ["creative-work"]) == "creative-work"
 
