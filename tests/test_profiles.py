@@ -78,7 +78,7 @@ def test_adelie_prompts_match_the_released_format():
 def test_adelie_prompts_for_models_ieclid_aligned_follow_the_recipe_and_share_all_but_the_text():
     """ieclid's own adapters get the canonical form of `ieclid train data`: the instruction with
     described options, the query, then the text, so every document's prompt starts alike."""
-    ours = make_profile("adelie", tulu, tulu=False)
+    ours = make_profile("adelie", repr, tulu=False)
     first, second = (ours.messages("ner", NER, text, [])[0]["content"] for text in ("Obama spoke .", "Hi ."))
     expected_options = ", ".join(f"{label.name}: {label.description}" for label in NER.entities)
     assert first == NER_FEW.format(options=expected_options) + NER_QUERY + "Text: 'Obama spoke .'"

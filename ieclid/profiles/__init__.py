@@ -69,7 +69,7 @@ def make_profile(
     if name == "adelie":
         from ieclid.profiles import adelie
 
-        return adelie.AdelieProfile(verbatim, adelie.tulu if tulu else chat_renderer, release=tulu)
+        return adelie.AdelieProfile(verbatim, adelie.tulu if tulu else chat_renderer)
     if name == "chat-json":
         from ieclid.profiles.chat_json import ChatJsonProfile
 

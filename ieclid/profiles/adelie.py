@@ -153,7 +153,7 @@ def _shown(task: str, text: str) -> str:
 class AdelieProfile:
     name = "adelie"
 
-    def __init__(self, verbatim: bool = False, render=tulu, release: bool = True) -> None:
+    def __init__(self, verbatim: bool = False, render=tulu) -> None:
         self.verbatim = verbatim  # mentions must be exact, in-order spans of the text
         self.render = render  # Tulu for ADELIE's releases; a model's own chat format for ours
         # ADELIE's releases get their test files' wording. Models `ieclid train` aligned get a
@@ -162,7 +162,7 @@ class AdelieProfile:
         # documents and evaluated once (held-out CrossNER AI: F1 19.7 -> 26.9 in half the time;
         # README, Prompt profiles). Event types stay names only: their descriptions cost PHEE
         # trigger F1 (48.6 -> 44.2).
-        self.release = release
+        self.release = render is tulu
 
     def prompt(
         self, task: str, schema: Schema, text: str, demos: list[Example], request: Request | None = None
