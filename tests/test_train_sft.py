@@ -146,11 +146,38 @@ def test_merged_export_is_checked_against_the_trained_model(tmp_path, monkeypatc
         merged_gguf.verify_merged(run, False, wrong)
 
 
-def test_the_default_model_is_not_a_training_base(tmp_path):
-    result = ieclid("train", "sft", "--data", str(tmp_path / "sft.jsonl"), "--base", "smollm2-ie",
-                    "--out", str(tmp_path / "run"))
-    assert_one_line_error(result, 2, "train with --base smollm2")
-    assert not (tmp_path / "run").exists()
+def test_training_goes_on_from_the_default_models_adapter(shared_data, tmp_path):
+    """--base smollm2-ie trains the shipped adapter on, read back from its GGUF exactly: a run that
+    learns nothing (learning rate 0) exports the very tensors that ship."""
+    import gguf
+    import numpy as np
+
+    from ieclid.models import ALIGNED_ADAPTER, embedded_model_path
+
+    data = tmp_path / "sft.jsonl"
+    ieclid("train", "data", "--source", f"{shared_data}/wnut17/train_first2000.conll:wnut17", "--cap", "4",
+           "--out", str(data))
+    run = tmp_path / "run"
+    trained = ieclid("train", "sft", "--data", str(data), "--base", "smollm2-ie", "--out", str(run), "--max-steps",
+                     "1", "--batch-size", "2", "--grad-accum", "1", "--max-length", "384", "--lr", "0", timeout=900)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    settings = yaml.safe_load((run / "settings.yaml").read_text())
+    assert settings["base"] == "smollm2" and settings["adapter"] == str(ALIGNED_ADAPTER)
+    exported = ieclid("train", "export", "--run", str(run), "--no-check")
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    shipped = {t.name: np.array(t.data) for t in gguf.GGUFReader(str(ALIGNED_ADAPTER)).tensors}
+    again = {t.name: np.array(t.data) for t in gguf.GGUFReader(str(run / "adapter.gguf")).tensors}
+    assert len(shipped) == 420 and shipped.keys() == again.keys()
+    assert all(np.array_equal(shipped[name], again[name]) for name in shipped)
+
+    def sft(*args):
+        return ieclid("train", "sft", "--data", str(data), "--out", str(run), *args, timeout=900)
+
+    assert_one_line_error(sft("--base", "smollm2-ie", "--adapter", str(ALIGNED_ADAPTER)), 2,
+                          "smollm2-ie brings its own adapter")
+    assert_one_line_error(sft("--adapter", str(tmp_path / "none.gguf")), 2, "adapter not found")
+    assert_one_line_error(sft("--adapter", str(data)), 2, "is not a GGUF model file")
+    assert_one_line_error(sft("--adapter", embedded_model_path()), 2, "a GGUF model, not a LoRA adapter")
 
 
 def test_stop_early_stops_at_the_recipe_step_and_keeps_going_before_it():

@@ -60,7 +60,12 @@ def sft(
     data: str = typer.Option(None, "--data", help="Output of 'ieclid train data' (JSONL chats)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory: settings, metrics, final/ result."),
     base: str = typer.Option(
-        "smollm2", "--base", help="A GGUF (path or model name; dequantized first) or an HF model directory."
+        "smollm2", "--base", help="A GGUF (path or model name; dequantized first) or an HF model directory; "
+        "smollm2-ie: the default model, its adapter trained on from where it is.",
+    ),
+    adapter: str = typer.Option(
+        None, "--adapter", help="Go on training this LoRA adapter (a GGUF adapter or a run's final/ "
+        "directory) instead of a new one."
     ),
     settings_file: Path = typer.Option(None, "--config", help="Recipe YAML (default: train/sft.yaml)."),
     lora: bool = typer.Option(None, "--lora/--full", help="LoRA adapter (default) or full fine-tuning."),
@@ -80,13 +85,15 @@ def sft(
 ) -> int:
     """Supervised fine-tuning with TRL, loss on the answers only (ADELIE's settings by default)."""
     from ieclid.errors import UsageError
-    from ieclid.models import ALIGNED_NAME, EMBEDDED_NAME
+    from ieclid.models import ALIGNED_NAME, EMBEDDED_NAME, bundled_adapter
     from ieclid.training.runs import load_settings
     from ieclid.training.sft import train
 
-    if base == ALIGNED_NAME:  # before the run directory is written
-        raise UsageError(f"{ALIGNED_NAME} is {EMBEDDED_NAME} with an adapter; "
-                         f"train with --base {EMBEDDED_NAME}")
+    if base == ALIGNED_NAME:  # the embedded model with ieclid's adapter: train that adapter on
+        if adapter:
+            raise UsageError(f"{ALIGNED_NAME} brings its own adapter; "
+                             f"give --base {EMBEDDED_NAME} with --adapter")
+        base, adapter = EMBEDDED_NAME, bundled_adapter(ALIGNED_NAME)
 
     overrides = {
         "lora": lora, "num_train_epochs": epochs, "max_steps": max_steps,
@@ -95,7 +102,7 @@ def sft(
     }
     if save_steps:
         overrides.update(save_strategy="steps", save_steps=save_steps)
-    metrics = train(data, base, out, load_settings("sft", settings_file, overrides), minutes, resume)
+    metrics = train(data, base, out, load_settings("sft", settings_file, overrides), minutes, resume, adapter)
     print(f"trained: {out / 'final'} (loss {metrics.get('train_loss', float('nan')):.3f})", file=sys.stderr)
     return 0
 

@@ -1,10 +1,12 @@
-"""A trained LoRA adapter as a GGUF adapter that llama.cpp applies to the quantized base.
+"""A trained LoRA adapter as a GGUF adapter that llama.cpp applies to the quantized base, and back.
 
 PEFT's `lora_A` (r × in) and `lora_B` (out × r) become `blk.N.<tensor>.weight.lora_a/lora_b`.
 llama.cpp stores the query and key projections with their rows permuted for its rotary
 layout (transformers undoes that when it loads a GGUF), so `lora_B` of q/k is permuted the
-same way. The export is then checked: llama.cpp with the adapter must predict what the HF
-model with the adapter predicts, and both tokenizers must agree on probe texts.
+same way. The way back (`import_adapter`) lets training continue from an adapter that ships only
+as GGUF, such as the default model's. The export is then checked: llama.cpp with the adapter
+must predict what the HF model with the adapter predicts, and both tokenizers must agree on
+probe texts.
 """
 
 from __future__ import annotations
@@ -41,6 +43,18 @@ def permute_rows(weight, n_head: int):
     return grouped.swapaxes(1, 2).reshape(weight.shape)
 
 
+def unpermute_rows(weight, n_head: int):
+    """The inverse of `permute_rows`: transformers' row order back from llama.cpp's."""
+    rows = weight.shape[0]
+    grouped = weight.reshape(n_head, rows // n_head // 2, 2, *weight.shape[1:])
+    return grouped.swapaxes(1, 2).reshape(weight.shape)
+
+
+def _heads(config: dict) -> dict[str, int]:
+    return {"self_attn.q_proj": config["num_attention_heads"],
+            "self_attn.k_proj": config.get("num_key_value_heads", config["num_attention_heads"])}
+
+
 def export_adapter(adapter_dir: Path, base_dir: Path, out: Path) -> int:
     """Write the GGUF adapter; returns how many tensors it holds."""
     import gguf
@@ -54,8 +68,7 @@ def export_adapter(adapter_dir: Path, base_dir: Path, out: Path) -> int:
         raise UsageError(f"only llama-architecture adapters are exported so far, not {kind}")
     if settings.get("use_rslora") or settings.get("use_dora"):
         raise UsageError("rsLoRA and DoRA adapters cannot be written for llama.cpp; train plain LoRA")
-    heads = {"self_attn.q_proj": config["num_attention_heads"],
-             "self_attn.k_proj": config.get("num_key_value_heads", config["num_attention_heads"])}
+    heads = _heads(config)
     writer = gguf.GGUFWriter(str(out), arch="llama")
     writer.add_string("general.type", "adapter")
     writer.add_string("adapter.type", "lora")
@@ -80,6 +93,47 @@ def export_adapter(adapter_dir: Path, base_dir: Path, out: Path) -> int:
     writer.write_tensors_to_file()
     writer.close()
     return count
+
+
+def import_adapter(adapter_gguf: Path, base_dir: Path, out: Path, dropout: float = 0.05) -> int:
+    """A GGUF LoRA adapter (as `export_adapter` writes it) as a PEFT adapter directory in `out`, to
+    train on from there; returns how many tensors it holds. Float16 weights come back exactly."""
+    import gguf
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    modules = {short: module for module, short in NAMES.items()}
+    heads = _heads(_json(base_dir / "config.json"))
+    try:
+        reader = gguf.GGUFReader(str(adapter_gguf))
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{adapter_gguf}: not a readable GGUF file ({error})") from None
+    alpha = reader.fields.get("adapter.lora.alpha")
+    if alpha is None or "lora_a" not in "".join(t.name for t in reader.tensors):
+        raise UsageError(f"{adapter_gguf} is not a LoRA adapter GGUF")
+    tensors, ranks = {}, set()
+    for tensor in reader.tensors:
+        match = re.fullmatch(r"blk\.(\d+)\.(\w+)\.weight\.lora_([ab])", tensor.name)
+        if not match or match.group(2) not in modules:
+            raise UsageError(f"{adapter_gguf}: tensor {tensor.name} is not one ieclid can train on")
+        layer, short, side = match.groups()
+        module = modules[short]
+        weight = np.array(tensor.data, dtype=np.float32)  # numpy order already: rows x columns
+        if side == "b" and module in heads:
+            weight = unpermute_rows(weight, heads[module])
+        ranks.add(weight.shape[0] if side == "a" else weight.shape[1])
+        key = f"base_model.model.model.layers.{layer}.{module}.lora_{side.upper()}.weight"
+        tensors[key] = np.ascontiguousarray(weight)
+    if len(ranks) != 1:
+        raise UsageError(f"{adapter_gguf}: its LoRA tensors have different ranks {sorted(ranks)}")
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(out / "adapter_model.safetensors"))
+    targets = sorted({key.split(".")[-3] for key in tensors})
+    config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": ranks.pop(),
+              "lora_alpha": float(alpha.parts[alpha.data[0]][0]), "lora_dropout": dropout, "bias": "none",
+              "target_modules": targets, "base_model_name_or_path": str(base_dir), "inference_mode": False}
+    (out / "adapter_config.json").write_text(json.dumps(config, indent=1))
+    return len(tensors)
 
 
 def load_tuned(model_dir: Path, adapter_dir: Path | None = None):

@@ -46,11 +46,12 @@ def start(out: Path, settings: dict, sources: dict, resume: bool) -> tuple[dict,
         if checkpoint_dir is None or not (out / "settings.yaml").is_file():
             raise UsageError(f"nothing to resume: {out} has no settings.yaml and checkpoint-N directory")
         settings = yaml.safe_load((out / "settings.yaml").read_text())
-        sources = {key: settings.pop(key) for key in sources}
+        sources = {key: settings.pop(key, None) for key in sources}
     if not sources.get("data") or not Path(sources["data"]).is_file():
         raise UsageError(f"training data not found: {sources.get('data')}")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "settings.yaml").write_text(yaml.safe_dump({**settings, **sources}))
+    kept = {key: value for key, value in sources.items() if value is not None}
+    (out / "settings.yaml").write_text(yaml.safe_dump({**settings, **kept}))
     return settings, sources, checkpoint_dir
 
 

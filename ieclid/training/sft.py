@@ -3,13 +3,16 @@
 The loss is on the answer only: each chat becomes a prompt (every turn before the last) and a
 completion (the last assistant turn), TRL's prompt-completion form. A GGUF base (the embedded
 model included) is first dequantized into an HF checkpoint, so the loop runs without the Hub.
+Training can start from a trained LoRA adapter (a PEFT directory, or a GGUF adapter such as the
+default model's, read back into PEFT form): the same matrices go on learning from new data.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ieclid.errors import UsageError
+from ieclid.errors import IeclidError, UsageError
+from ieclid.gguf_info import read_gguf
 from ieclid.training.runs import bf16, finish, start, stop_early
 
 # Recipe keys ieclid reads itself; the rest go to TRL's SFTConfig.
@@ -66,12 +69,50 @@ def fitting(dataset, checkpoint: str, max_length: int | None):
     return dataset.map(prompt_completion, remove_columns=["messages"])
 
 
+def continued(checkpoint: str, adapter: str, out: Path, dropout: float):
+    """The base model with `adapter` on it, trainable: a PEFT directory as it is, a GGUF adapter
+    first read back into one (`out/start`)."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    path = Path(adapter)
+    if not path.is_dir():
+        from ieclid.training.export import import_adapter
+
+        import_adapter(path, Path(checkpoint), out / "start", dropout)
+        path = out / "start"
+    model = AutoModelForCausalLM.from_pretrained(checkpoint)
+    try:
+        return PeftModel.from_pretrained(model, str(path), is_trainable=True)
+    except (RuntimeError, ValueError) as error:  # shapes or modules of another base
+        raise UsageError(f"the adapter {adapter} does not fit the base {checkpoint}: "
+                         f"{str(error).splitlines()[0]}") from None
+
+
+def _check_gguf_adapter(path: str) -> None:
+    try:
+        adapter = read_gguf(path).is_adapter
+    except IeclidError as error:
+        raise UsageError(str(error)) from None
+    if not adapter:
+        raise UsageError(f"{path} is a GGUF model, not a LoRA adapter")
+
+
 def train(data: str | None, base: str, out: Path, settings: dict, minutes: float | None = None,
-          resume: bool = False) -> dict:
+          resume: bool = False, adapter: str | None = None) -> dict:
     """Fine-tune and save (a LoRA adapter, or the whole model) into `out`; returns the last metrics.
     `minutes` bounds the wall time (a checkpoint is saved when it runs out); `resume` continues
-    from the run's last checkpoint with the settings it was started with."""
-    settings, sources, checkpoint_dir = start(out, settings, {"data": data, "base": base}, resume)
+    from the run's last checkpoint with the settings it was started with; `adapter` is a LoRA
+    adapter to go on training instead of a new one."""
+    if adapter and not settings.get("lora", True):
+        raise UsageError("training from an adapter trains that adapter; leave out --full")
+    if adapter and not Path(adapter).exists():
+        raise UsageError(f"adapter not found: {adapter}")
+    if adapter and Path(adapter).is_file():  # checked before the long setup
+        _check_gguf_adapter(adapter)
+    adapter = str(Path(adapter).resolve()) if adapter else None  # --resume may run from elsewhere
+    sources = {"data": data, "base": base, "adapter": adapter}
+    settings, sources, checkpoint_dir = start(out, settings, sources, resume)
     data, base = sources["data"], sources["base"]
     checkpoint = hf_checkpoint(base, out)
 
@@ -82,8 +123,10 @@ def train(data: str | None, base: str, out: Path, settings: dict, minutes: float
                       settings.get("max_length"))
     args = {k: v for k, v in settings.items() if k not in OWN_KEYS}
     config = SFTConfig(output_dir=str(out), report_to="none", bf16=bf16(), **args)
-    peft_config = None
-    if settings.get("lora", True):
+    model, peft_config = checkpoint, None
+    if sources.get("adapter"):
+        model = continued(checkpoint, sources["adapter"], out, settings.get("lora_dropout", 0.05))
+    elif settings.get("lora", True):
         from peft import LoraConfig
 
         peft_config = LoraConfig(
@@ -93,7 +136,7 @@ def train(data: str | None, base: str, out: Path, settings: dict, minutes: float
         )
     stop = stop_early(minutes, settings.get("stop_at_step"))
     callbacks = [stop] if stop else None
-    trainer = SFTTrainer(model=checkpoint, args=config, train_dataset=dataset, peft_config=peft_config,
+    trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, peft_config=peft_config,
                          callbacks=callbacks)
     trainer.train(resume_from_checkpoint=checkpoint_dir)
     return finish(trainer, out)
