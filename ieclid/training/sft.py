@@ -89,13 +89,24 @@ def continued(checkpoint: str, adapter: str, out: Path, dropout: float):
                          f"{str(error).splitlines()[0]}") from None
 
 
-def _check_gguf_adapter(path: str) -> None:
-    try:
-        adapter = read_gguf(path).is_adapter
-    except IeclidError as error:
-        raise UsageError(str(error)) from None
+def usable_adapter(adapter: str | None, settings: dict) -> str | None:
+    """The adapter to start from, resolved (--resume may run from elsewhere), checked before the
+    minute of setup: it exists, a file is a GGUF adapter, and the run trains LoRA."""
     if not adapter:
-        raise UsageError(f"{path} is a GGUF model, not a LoRA adapter")
+        return None
+    if not settings.get("lora", True):
+        raise UsageError("training from an adapter trains that adapter; leave out --full")
+    path = Path(adapter)
+    if not path.exists():
+        raise UsageError(f"adapter not found: {adapter}")
+    if path.is_file():
+        try:
+            is_adapter = read_gguf(path).is_adapter
+        except IeclidError as error:
+            raise UsageError(str(error)) from None
+        if not is_adapter:
+            raise UsageError(f"{adapter} is a GGUF model, not a LoRA adapter")
+    return str(path.resolve())
 
 
 def train(data: str | None, base: str, out: Path, settings: dict, minutes: float | None = None,
@@ -104,14 +115,7 @@ def train(data: str | None, base: str, out: Path, settings: dict, minutes: float
     `minutes` bounds the wall time (a checkpoint is saved when it runs out); `resume` continues
     from the run's last checkpoint with the settings it was started with; `adapter` is a LoRA
     adapter to go on training instead of a new one."""
-    if adapter and not settings.get("lora", True):
-        raise UsageError("training from an adapter trains that adapter; leave out --full")
-    if adapter and not Path(adapter).exists():
-        raise UsageError(f"adapter not found: {adapter}")
-    if adapter and Path(adapter).is_file():  # checked before the long setup
-        _check_gguf_adapter(adapter)
-    adapter = str(Path(adapter).resolve()) if adapter else None  # --resume may run from elsewhere
-    sources = {"data": data, "base": base, "adapter": adapter}
+    sources = {"data": data, "base": base, "adapter": usable_adapter(adapter, settings)}
     settings, sources, checkpoint_dir = start(out, settings, sources, resume)
     data, base = sources["data"], sources["base"]
     checkpoint = hf_checkpoint(base, out)
