@@ -222,9 +222,9 @@ class AdelieProfile:
         return f"Text: '{_shown(task, text)}'"
 
     def _zero_shot(self, task: str, schema: Schema, text: str, request: Request) -> str:
-        options = self._options(task, schema, request)
         shown = _shown(task, text)
         if task == "ner" and self.release:
+            options = self._options(task, schema, request)
             return NER_ZERO.format(text=shown, options=options) + NER_QUERY + "\n"
         if task == "ner":  # as `ieclid train data` writes it: instruction, query, then the text
             return self._instruction(task, schema, request) + self._text_turn(task, text)
@@ -234,8 +234,10 @@ class AdelieProfile:
             return OIE_INSTRUCTION.format(text=f"Text: '{shown}'") + OIE_QUERY + "\n"
         if task == "rc":
             pair = find_marked_pair(text)
+            options = self._options(task, schema, request)
             fields = {"text": shown, "options": options, "e1": pair.e1_text, "e2": pair.e2_text}
             return RC_ZERO.format(**fields) + RC_QUERY + "\n"
+        options = self._options(task, schema, request)
         return RE_ZERO.format(text=shown, options=options) + RC_QUERY + "\n"
 
     def answer(self, task: str, schema: Schema, example: Example, request: Request | None = None) -> str:
