@@ -95,7 +95,7 @@ def export_adapter(adapter_dir: Path, base_dir: Path, out: Path) -> int:
     return count
 
 
-def import_adapter(adapter_gguf: Path, base_dir: Path, out: Path, dropout: float = 0.05) -> int:
+def import_adapter(adapter_gguf: Path, base_dir: Path, out: Path, dropout: float) -> int:
     """A GGUF LoRA adapter (as `export_adapter` writes it) as a PEFT adapter directory in `out`, to
     train on from there; returns how many tensors it holds. Float16 weights come back exactly."""
     import gguf

@@ -127,15 +127,15 @@ def train(data: str | None, base: str, out: Path, settings: dict, minutes: float
                       settings.get("max_length"))
     args = {k: v for k, v in settings.items() if k not in OWN_KEYS}
     config = SFTConfig(output_dir=str(out), report_to="none", bf16=bf16(), **args)
-    model, peft_config = checkpoint, None
+    model, peft_config, dropout = checkpoint, None, settings.get("lora_dropout", 0.05)
     if sources.get("adapter"):
-        model = continued(checkpoint, sources["adapter"], out, settings.get("lora_dropout", 0.05))
+        model = continued(checkpoint, sources["adapter"], out, dropout)
     elif settings.get("lora", True):
         from peft import LoraConfig
 
         peft_config = LoraConfig(
             r=settings.get("lora_r", 16), lora_alpha=settings.get("lora_alpha", 32),
-            lora_dropout=settings.get("lora_dropout", 0.05), target_modules="all-linear",
+            lora_dropout=dropout, target_modules="all-linear",
             task_type="CAUSAL_LM",
         )
     stop = stop_early(minutes, settings.get("stop_at_step"))
