@@ -192,6 +192,9 @@ class Generation:
         self.pieces.append(backend.llm.detokenize([token], prev_tokens=self.tokens[:-1]))
         self.text = b"".join(self.pieces).decode("utf-8", errors="ignore")
         self.token_ends.append((len(self.text), logprob))
+        if self.sampler is not None and backend._finished(self.sampler):
+            self.stopped = "eos"  # the grammar allows only the end now: no need to decode this token
+            return None
         if len(self.tokens) % 16 == 0 and _LOOP.search(self.text):
             self.stopped = "loop"
             return None
@@ -341,26 +344,62 @@ class LlamaCppBackend(GgufText):
         top = top[np.argsort(-logits[top], kind="stable")]
         if sampler is None:
             return self._pick(top, logits[top], temperature, rng)
-        allowed = self._allowed(sampler, top, logits)
+        allowed = self._allowed(sampler, top, logits[top])
         if not allowed.size:
             allowed = self._allowed(sampler, np.arange(self._n_vocab), logits)
         if not allowed.size:
             raise IeclidError("the grammar allows no token here; please report this")
         return self._pick(allowed, logits[allowed], temperature, rng)
 
-    def _allowed(self, sampler, candidates, logits):
-        """Candidates the grammar accepts next, in the order given."""
+    def _allowed(self, sampler, candidates, scores):
+        """Candidates the grammar accepts next, in the order given (`scores`: their logits)."""
         import numpy as np
 
         lc = self._llama_cpp
         data = np.zeros(len(candidates), dtype=_token_data_dtype())
         data["id"] = candidates
-        data["logit"] = logits[candidates]
+        data["logit"] = scores
         array = lc.llama_token_data_array(
             data=data.ctypes.data_as(lc.llama_token_data_p), size=len(data), selected=-1, sorted=False
         )
         lc.llama_sampler_apply(sampler, ctypes.byref(array))
         return data["id"][np.isfinite(data["logit"])]
+
+    def _finished(self, sampler) -> bool:
+        """Whether the grammar allows nothing but an end-of-generation token now, so the answer is
+        complete and decoding its last token just to sample that end would be wasted work."""
+        import numpy as np
+
+        witnesses = self._witnesses
+        return not self._allowed(sampler, witnesses, np.zeros(len(witnesses), np.float32)).size
+
+    @functools.cached_property
+    def _witnesses(self):
+        """Tokens that show whether a grammar allows any text next: each byte's single-byte token,
+        and every token whose text starts with a byte that has none. A grammar that accepts a
+        token accepts the first byte of its text on its own (llama.cpp matches partial text and
+        partial UTF-8), so a grammar that accepts none of these accepts no text token at all."""
+        import numpy as np
+
+        lc = self._llama_cpp
+        single: dict[int, int] = {}
+        first: dict[int, int] = {}  # token: first byte of its text, for texts longer than a byte
+        buffer = ctypes.create_string_buffer(256)
+        for token in range(self._n_vocab):
+            if lc.llama_vocab_is_eog(self._vocab, token):
+                continue
+            # special=True: the text the grammar sampler matches for control tokens too
+            size = lc.llama_token_to_piece(self._vocab, token, buffer, len(buffer), 0, True)
+            if size < 0:  # longer than the buffer; only its first byte matters
+                longer = ctypes.create_string_buffer(-size)
+                lc.llama_token_to_piece(self._vocab, token, longer, len(longer), 0, True)
+                first[token] = longer.raw[0]
+            elif size == 1:
+                single.setdefault(buffer.raw[0], token)
+            elif size > 1:
+                first[token] = buffer.raw[0]
+        others = [token for token, byte in first.items() if byte not in single]
+        return np.array([*single.values(), *others], dtype=np.int32)
 
     @staticmethod
     def _pick(candidates, scores, temperature: float, rng) -> int:
