@@ -17,7 +17,7 @@ from ieclid.chunking import Chunk, chunk_text
 from ieclid.documents import Document
 from ieclid.errors import IeclidError
 from ieclid.grounding import Grounder, Placement
-from ieclid.profiles import Profile
+from ieclid.profiles import Ending, Profile
 from ieclid.records import RecordBuilder, error_record
 from ieclid.schema import Schema
 from ieclid.tasks import TUPLE_SLOTS, Answer, Example, Request
@@ -32,7 +32,8 @@ class Backend(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def complete(
-        self, prompt: str, *, grammar: str | None, max_tokens: int, temperature: float
+        self, prompt: str, *, grammar: str | None, max_tokens: int, temperature: float,
+        ending: Ending | None = None,
     ) -> Completion: ...
 
 
@@ -109,7 +110,8 @@ class Extractor:
         prompt = self.profile.prompt(task, schema, text, demos, request)
         grammar = self.profile.grammar(task, schema, text, request) if opts.grammar else None
         completion = self.backend.complete(
-            prompt, grammar=grammar, max_tokens=max_tokens, temperature=opts.temperature
+            prompt, grammar=grammar, max_tokens=max_tokens, temperature=opts.temperature,
+            ending=self.profile.ending(task),
         )
         builder.prompt_tokens += completion.prompt_tokens
         builder.cached_prompt_tokens += completion.cached_tokens

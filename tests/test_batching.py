@@ -159,3 +159,19 @@ def test_batched_runs_repeat_bit_for_bit(shared_data):
         backend.close()
     assert first == second
     assert sum(len(r["entities"]) for r in first) > 0
+
+
+def test_an_ending_rule_ends_answers_early_one_by_one_and_batched(backend, batched):
+    """The rule sees the answer after every token; the answer it returns is the completion."""
+    grammar = 'root ::= "[\\"red\\", \\"blue\\", \\"green\\", \\"pink\\"]"'
+    prompt = backend.format_chat([{"role": "user", "content": "Name four colours."}])
+    full = backend.complete(prompt, grammar=grammar, max_tokens=32)
+
+    def ending(answer: str) -> str | None:
+        return answer[: answer.index('"blue"') + 6] + "]" if '"blue"' in answer else None
+
+    for model in (backend, batched):
+        ended = model.complete(prompt, grammar=grammar, max_tokens=32, ending=ending)
+        assert (ended.text, ended.stopped) == ('["red", "blue"]', "ended")
+        assert ended.completion_tokens < full.completion_tokens
+        assert all(end <= len(ended.text) for end, _ in ended.token_ends)

@@ -82,6 +82,24 @@ def test_server_records_match_in_process(server, tmp_path):
     assert records(remote_rc.stdout)[0]["relations"] == records(local_rc.stdout)[0]["relations"]
 
 
+def test_an_ending_rule_cuts_a_server_answer_as_it_would_a_local_one(server):
+    from ieclid.backends.openai import OpenAIBackend
+
+    remote = OpenAIBackend(embedded_model_path(), [server])
+    try:
+        grammar = 'root ::= "[\\"red\\", \\"blue\\", \\"green\\"]"'
+        prompt = remote.format_chat([{"role": "user", "content": "Name three colours."}])
+
+        def ending(answer: str) -> str | None:
+            return answer + "]" if answer.endswith('"blue"') else None
+
+        ended = remote.complete(prompt, grammar=grammar, max_tokens=32, ending=ending)
+        assert (ended.text, ended.stopped) == ('["red", "blue"]', "ended")
+        assert all(end <= len(ended.text) for end, _ in ended.token_ends)
+    finally:
+        remote.close()
+
+
 def test_dead_servers_are_skipped_and_failures_stay_per_document(server, tmp_path):
     text = tmp_path / "news.txt"
     text.write_text("\n".join(SENTENCES) + "\n")

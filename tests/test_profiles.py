@@ -176,3 +176,20 @@ def test_verbatim_spans_by_default_only_for_a_chat_model_labelling_spans_zero_sh
     assert verbatim_spans(RunSettings(task=task, grammar=False), profile, demos) is False
     for given in (True, False):  # --verbatim / --free-spans always win
         assert verbatim_spans(RunSettings(task=task, verbatim=given), profile, demos) is given
+
+
+def test_chat_json_list_answers_end_before_their_first_repeated_item():
+    end = CHAT.ending("ner")
+    police, army = '{"Police": "group"}', '{"Army": "group"}'
+    assert end(f"[{police}") is None
+    assert end(f"[{police}, {army}") is None
+    assert end(f'[{police}, {{"Police": "person"}}') is None  # another label is another item
+    assert end(f'[{police}, {army}, {{"Pol') is None
+    assert end(f"[{police}, {army}, {police}") == f"[{police}, {army}]"
+    assert end(f"[{police}, {police}") == f"[{police}]"
+    assert end(f"[{police}, {police},") == end(f"[{police}, {police}]") == f"[{police}]"
+    ended = CHAT.parse("ner", NER, end(f"[{police}, {army}, {police}"))
+    assert mentions(ended) == [("Police", "group"), ("Army", "group")] and not ended.problems
+    assert CHAT.ending("re") is end and CHAT.ending("openie") is end
+    assert CHAT.ending("rc") is None and CHAT.ending("table") is None
+    assert AdelieProfile().ending("ner") is None

@@ -24,9 +24,13 @@ import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ieclid.backends.schedule import Schedule
 from ieclid.errors import IeclidError
+
+if TYPE_CHECKING:
+    from ieclid.profiles import Ending
 
 BATCH_TOKENS = 512  # tokens per llama_decode: the answers' next tokens, then prompt slices
 
@@ -37,6 +41,7 @@ class _Request:
     grammar: str | None
     max_tokens: int
     temperature: float
+    ending: Ending | None = None
     future: Future = field(default_factory=Future)
     document: int | None = None  # set by the schedule
 
@@ -137,8 +142,9 @@ class BatchEngine:
         self.thread = threading.Thread(target=self._run, name="ieclid-batch", daemon=True)
         self.thread.start()
 
-    def complete(self, tokens: list[int], grammar: str | None, max_tokens: int, temperature: float):
-        request = _Request(tokens, grammar, max_tokens, temperature)
+    def complete(self, tokens: list[int], grammar: str | None, max_tokens: int, temperature: float,
+                 ending: Ending | None = None):
+        request = _Request(tokens, grammar, max_tokens, temperature, ending)
         self.schedule.submit(request)
         return request.future.result()
 
@@ -268,7 +274,7 @@ class BatchEngine:
                     free.append(slot)
                     continue
                 generation = Generation(self.backend, len(request.tokens), sampler, request.max_tokens,
-                                        request.temperature)
+                                        request.temperature, request.ending)
                 generation.cached = member.reused
                 last = len(request.tokens) - 1
                 active[slot] = _Sequence(request, slot, generation, request.tokens[last], last, member.cells)

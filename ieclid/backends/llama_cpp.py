@@ -18,8 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ieclid.errors import IeclidError, UsageError
+
+if TYPE_CHECKING:
+    from ieclid.profiles import Ending
 
 # An answer that ends in the same 8+ characters four times over is a model stuck in a loop.
 _LOOP = re.compile(r"(.{8,}?)\1{3,}$", re.DOTALL)
@@ -161,8 +165,9 @@ class Generation:
     under the grammar, log-probabilities, stop conditions)."""
 
     def __init__(self, backend: LlamaCppBackend, prompt_tokens: int, sampler, max_tokens: int,
-                 temperature: float) -> None:
+                 temperature: float, ending: Ending | None = None) -> None:
         self.backend = backend
+        self.ending = ending
         self.prompt_tokens = prompt_tokens
         self.sampler = sampler
         self.max_tokens = max_tokens
@@ -192,6 +197,11 @@ class Generation:
         self.pieces.append(backend.llm.detokenize([token], prev_tokens=self.tokens[:-1]))
         self.text = b"".join(self.pieces).decode("utf-8", errors="ignore")
         self.token_ends.append((len(self.text), logprob))
+        if self.ending is not None and (ended := self.ending(self.text)) is not None:
+            self.text = ended
+            self.token_ends = [(end, lp) for end, lp in self.token_ends if end <= len(ended)]
+            self.stopped = "ended"
+            return None
         if self.sampler is not None and backend._finished(self.sampler):
             self.stopped = "eos"  # the grammar allows only the end now: no need to decode this token
             return None
@@ -299,8 +309,10 @@ class LlamaCppBackend(GgufText):
         grammar: str | None,
         max_tokens: int,
         temperature: float = 0.0,
+        ending: Ending | None = None,
     ) -> Completion:
-        """Generate under `grammar`, choosing among the model's top candidates first.
+        """Generate under `grammar`, choosing among the model's top candidates first; `ending` may
+        end the answer early (see Profile.ending).
 
         llama.cpp's grammar sampler checks every vocabulary entry against every open
         alternative of the grammar: with span grammars that is most of the time. We
@@ -317,9 +329,9 @@ class LlamaCppBackend(GgufText):
                     f"of {self.n_ctx}; lower --max-chunk-tokens or --shots, or raise --ctx"
                 )
         if self._engine is not None:
-            return self._engine.complete(tokens, grammar, max_tokens, temperature)
+            return self._engine.complete(tokens, grammar, max_tokens, temperature, ending)
         sampler = self._grammar(grammar) if grammar else None
-        generation = Generation(self, len(tokens), sampler, max_tokens, temperature)
+        generation = Generation(self, len(tokens), sampler, max_tokens, temperature, ending)
         try:
             generation.cached = self._evaluate_prompt(tokens)
             while (token := generation.next_token(self._last_logits())) is not None:

@@ -16,11 +16,15 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from typing import TYPE_CHECKING
 
 import orjson
 
 from ieclid.backends.llama_cpp import Completion, GgufText, quiet_llama
 from ieclid.errors import IeclidError, UsageError
+
+if TYPE_CHECKING:
+    from ieclid.profiles import Ending
 
 RETRIES = 4  # attempts per request, spread over the servers
 BACKOFF = 0.5  # seconds before the second attempt; doubled after each failure
@@ -63,8 +67,11 @@ class OpenAIBackend(GgufText):
         return str(models[0].get("id")) if models else self.name
 
     def complete(
-        self, prompt: str, *, grammar: str | None, max_tokens: int, temperature: float = 0.0
+        self, prompt: str, *, grammar: str | None, max_tokens: int, temperature: float = 0.0,
+        ending: Ending | None = None,
     ) -> Completion:
+        """`ending` is applied to the finished answer as if it had been checked after every
+        character, so records match the in-process backend's; the server's time is spent."""
         body: dict = {
             "model": self.server_model, "prompt": prompt, "max_tokens": max_tokens,
             "temperature": temperature, "seed": self.seed,
@@ -87,13 +94,19 @@ class OpenAIBackend(GgufText):
         except (KeyError, IndexError, TypeError):
             raise IeclidError(f"the server's answer has no completion: {str(answer)[:120]}") from None
         usage = answer.get("usage") or {}
-        return Completion(
+        completion = Completion(
             text=text,
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             token_ends=_token_ends(text, choice.get("logprobs")),
             stopped="length" if choice.get("finish_reason") == "length" else "eos",
         )
+        for end in range(1, len(text) + 1) if ending else ():
+            if (ended := ending(text[:end])) is not None:
+                completion.text, completion.stopped = ended, "ended"
+                completion.token_ends = [(e, lp) for e, lp in completion.token_ends if e <= len(ended)]
+                break
+        return completion
 
     def _request(self, method: str, path: str, body: dict | None) -> dict:
         """One API call with retries over the servers; IeclidError when every attempt failed."""

@@ -17,6 +17,8 @@ from ieclid.schema import Schema
 from ieclid.tasks import Answer, Example, Request
 
 ChatRenderer = Callable[[list[dict[str, str]]], str]
+# The answer so far -> the answer it ends as, when it should end now; None to go on.
+Ending = Callable[[str], str | None]
 
 PROFILES = ("adelie", "chat-json", "instructuie")
 PROFILE_KEY = "ieclid.profile"  # GGUF metadata: the profile a model (or adapter) was trained for
@@ -38,6 +40,10 @@ class Profile(Protocol):
 
     def parse(self, task: str, schema: Schema, answer: str, request: Request | None = None) -> Answer:
         """Items from the model's answer; anything unparseable is reported in `problems`."""
+        ...
+
+    def ending(self, task: str) -> Ending | None:
+        """A rule that ends an answer early (checked after every token), or None."""
         ...
 
 

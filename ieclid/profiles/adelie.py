@@ -263,6 +263,10 @@ class AdelieProfile:
                 items += f"({head}; {rel.verbalise() if rel else label}; {tail})\n"
         return "[Answer]: " + (items or "NA")
 
+    def ending(self, task: str) -> None:
+        """No early end: only chat-json's item lists were measured for one."""
+        return None
+
     def grammar(self, task: str, schema: Schema, text: str, request: Request | None = None) -> str:
         request = request or Request()
         if task == "table":

@@ -17,7 +17,7 @@ from ieclid.grammar import (
     ordered_item_rules,
     span_rules,
 )
-from ieclid.profiles import ChatRenderer, match_label
+from ieclid.profiles import ChatRenderer, Ending, match_label
 from ieclid.schema import Schema
 from ieclid.tasks import (
     CHOICE_TASKS,
@@ -222,6 +222,9 @@ class ChatJsonProfile:
         labels = f"label ::= {alternatives(schema.relation_names, json_string_escape)}"
         return "\n".join([root, item, labels, *spans]) + "\n"
 
+    def ending(self, task: str) -> Ending | None:
+        return None if task in CHOICE_TASKS or task == "table" else end_before_a_repeat
+
     def parse(self, task: str, schema: Schema, answer: str, request: Request | None = None) -> Answer:
         request = request or Request()
         result = Answer()
@@ -264,6 +267,26 @@ class ChatJsonProfile:
                 else:
                     result.problems.append(f"not a relation object: {_dumps(value)[:80]}")
         return result
+
+
+def end_before_a_repeat(answer: str) -> str | None:
+    """A list answer whose latest item repeats an earlier one, ended before that item.
+
+    A small model that repeats an item has started to loop or to recite its demonstrations,
+    and the record would merge the repeat anyway. Ending there kept the entity F1 of 4-shot
+    SmolLM2-135M on WNUT-17 test and CrossNER politics dev (200 sentences each: 26.6 and 14.9)
+    and cut a tenth of the answers' text.
+    """
+    body = answer.rstrip(", \t\r\n]")  # a token may close an item and go on: `"},`
+    if not body.endswith("}") or not body.lstrip().startswith("["):
+        return None
+    values = _decode_values(body, Answer())
+    if len(values) < 2 or values[-1][1][1] != len(body):
+        return None
+    last, (start, _) = values[-1]
+    if all(value != last for value, _ in values[:-1]):
+        return None
+    return answer[:start].rstrip(", \t\r\n") + "]"
 
 
 def _decode_values(answer: str, result: Answer) -> list[tuple[object, tuple[int, int]]]:

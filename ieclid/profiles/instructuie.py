@@ -94,6 +94,10 @@ class InstructUieProfile:
             items = [f"{label}: {span}" for span, label in example.mentions]
         return " " + ("; ".join(items) if items else "None")
 
+    def ending(self, task: str) -> None:
+        """No early end: only chat-json's item lists were measured for one."""
+        return None
+
     def grammar(self, task: str, schema: Schema, text: str, request: Request | None = None) -> str:
         _require(task)
         shown = find_marked_trigger(text)[0] if task == "eae" else text

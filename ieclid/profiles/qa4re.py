@@ -78,6 +78,10 @@ class Qa4reProfile:
                 return LETTERS[i]
         return LETTERS[len(choices) - 1]
 
+    def ending(self, task: str) -> None:
+        """No early end: only chat-json's item lists were measured for one."""
+        return None
+
     def grammar(self, task: str, schema: Schema, text: str, request: Request | None = None) -> str:
         _require_rc(task)
         pair = find_marked_pair(text)
