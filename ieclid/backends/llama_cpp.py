@@ -46,8 +46,14 @@ class Completion:
     completion_tokens: int
     # (end character offset in `text`, log-probability) per generated token
     token_ends: list[tuple[int, float]] = field(default_factory=list)
-    stopped: str = "eos"  # "eos", "length" or "loop"
+    stopped: str = "eos"  # "eos", "length", "loop" or "ended" (by an ending rule)
     cached_tokens: int = 0  # prompt tokens whose KV cache was reused from the previous call
+
+    def end_as(self, text: str) -> None:
+        """Make `text` the answer, a prefix of what was generated (plus a closing), as an
+        ending rule decided; tokens past it no longer count for scores."""
+        self.text, self.stopped = text, "ended"
+        self.token_ends = [(end, logprob) for end, logprob in self.token_ends if end <= len(text)]
 
     def score(self, start: int, end: int) -> float | None:
         """Geometric-mean probability of the tokens that produced text[start:end]."""
@@ -168,6 +174,7 @@ class Generation:
                  temperature: float, ending: Ending | None = None) -> None:
         self.backend = backend
         self.ending = ending
+        self.ended: str | None = None  # the answer as the ending rule ended it
         self.prompt_tokens = prompt_tokens
         self.sampler = sampler
         self.max_tokens = max_tokens
@@ -197,11 +204,10 @@ class Generation:
         self.pieces.append(backend.llm.detokenize([token], prev_tokens=self.tokens[:-1]))
         self.text = b"".join(self.pieces).decode("utf-8", errors="ignore")
         self.token_ends.append((len(self.text), logprob))
-        if self.ending is not None and (ended := self.ending(self.text)) is not None:
-            self.text = ended
-            self.token_ends = [(end, lp) for end, lp in self.token_ends if end <= len(ended)]
-            self.stopped = "ended"
-            return None
+        if self.ending is not None:
+            self.ended = self.ending(self.text)
+            if self.ended is not None:
+                return None
         if self.sampler is not None and backend._finished(self.sampler):
             self.stopped = "eos"  # the grammar allows only the end now: no need to decode this token
             return None
@@ -213,8 +219,11 @@ class Generation:
         return token
 
     def completion(self) -> Completion:
-        return Completion(self.text, self.prompt_tokens, len(self.tokens), self.token_ends, self.stopped,
-                          self.cached)
+        completion = Completion(self.text, self.prompt_tokens, len(self.tokens), self.token_ends,
+                                self.stopped, self.cached)
+        if self.ended is not None:
+            completion.end_as(self.ended)
+        return completion
 
     def close(self) -> None:
         if self.sampler is not None:

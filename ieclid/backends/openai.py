@@ -103,8 +103,7 @@ class OpenAIBackend(GgufText):
         )
         for end in range(1, len(text) + 1) if ending else ():
             if (ended := ending(text[:end])) is not None:
-                completion.text, completion.stopped = ended, "ended"
-                completion.token_ends = [(e, lp) for e, lp in completion.token_ends if e <= len(ended)]
+                completion.end_as(ended)
                 break
         return completion
 

@@ -79,7 +79,7 @@ class Qa4reProfile:
         return LETTERS[len(choices) - 1]
 
     def ending(self, task: str) -> None:
-        """No early end: only chat-json's item lists were measured for one."""
+        """No early end: the answer is one letter."""
         return None
 
     def grammar(self, task: str, schema: Schema, text: str, request: Request | None = None) -> str:
