@@ -3,19 +3,22 @@
 Same model (the embedded SmolLM2 unless --model), same sentences (the first --limit of the
 WNUT-17 test split, or all of it), the same demonstrations (chosen by ieclid from the training split and
 given to both as ieclid records), 2 threads. Each side runs as its own process, so its time
-includes loading the model and its peak memory is its own. Prints a table and one JSON
-object per run: sentences/s, prompt and completion tokens, entity F1, peak RSS, speed-up,
+includes loading the model and its peak memory is its own. Prints one JSON object per
+run: sentences/s, prompt and completion tokens, entity F1, peak RSS, speed-up,
 and the compute floor for ieclid's work (new prompt tokens at the measured prompt rate plus
-generated tokens at the rate llama.cpp measures here for a batch of --parallel sequences).
+generated tokens at the rate llama.cpp measures here for a batch of --parallel sequences, both
+measured just before ieclid's run). This shared machine's speed drifts by a fifth between runs,
+so --repeats alternates the two sides and reports the medians too.
 
 Usage: python benchmarks/throughput.py [--limit 200] [--shots 0 4] [--threads 2] [--split test|dev]
-                                       [--parallel 1 4]
+                                       [--parallel 1 4] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -105,18 +108,16 @@ def main() -> None:
     parser.add_argument("--shots", type=int, nargs="+", default=[0, 4])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model")
-    parser.add_argument("--parallel", type=int, nargs="+", default=[4],
+    parser.add_argument("--parallel", type=int, nargs="+", default=[8],
                         help="ieclid's --parallel values to run (the script always decodes one at a time)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="alternated runs of both sides; with more than one, also their medians")
     parser.add_argument("--split", choices=("test", "dev"), default="test",
                         help="dev: for design choices (the reported figures are on test)")
     args = parser.parse_args()
     model = resolve_model(args.model)
     schema = load_schema("wnut17")
     gold = list(read_conll(DATA / f"{args.split}.conll"))[: args.limit or None]
-    measured = {n: rates(model, args.threads, n) for n in args.parallel}
-    for n, (prompt_rate, generation_rate) in measured.items():
-        print(f"measured rates: prompt {prompt_rate:.0f} tok/s, generation of {n} sequences together "
-              f"{generation_rate:.0f} tok/s", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         sentences = Path(tmp) / "sentences.txt"
         sentences.write_text("\n".join(d.text for d in gold) + "\n", encoding="utf-8")
@@ -132,23 +133,34 @@ def main() -> None:
                                   "end": d.text.find(t) + len(t)} for t, lab in d.mentions],
                 }) + b"\n" for d in demos))
                 extra = ["--demos", demos_path, "--shots", str(shots)]
-            script, s_sec, s_mem = run([sys.executable, "benchmarks/baseline_script.py", model,
-                                        str(sentences), ",".join(schema.entity_names), demos_path,
-                                        str(args.threads)])
-            for parallel in args.parallel:
-                ours, o_sec, o_mem = run([
-                    sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "--schema", "wnut17",
-                    "--threads", str(args.threads), "--model", model, "--parallel", str(parallel),
-                    str(sentences), *extra,
-                ])
-                result = {
-                    "shots": shots, "sentences": len(gold), "parallel": parallel,
-                    "script": summary(gold, script, s_sec, s_mem),
-                    "ieclid": summary(gold, ours, o_sec, o_mem, measured[parallel]),
-                    "speedup": round(s_sec / o_sec, 2),
-                    "model_mb": round(Path(model).stat().st_size / 2**20),
-                }
-                print(orjson.dumps(result).decode(), flush=True)
+            runs: dict[int, list[dict]] = {parallel: [] for parallel in args.parallel}
+            for repeat in range(1, args.repeats + 1):  # alternated, so drift hits both sides alike
+                script, s_sec, s_mem = run([sys.executable, "benchmarks/baseline_script.py", model,
+                                            str(sentences), ",".join(schema.entity_names), demos_path,
+                                            str(args.threads)])
+                for parallel in args.parallel:
+                    measured = rates(model, args.threads, parallel)  # just before the run: the machine drifts
+                    ours, o_sec, o_mem = run([
+                        sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "--schema", "wnut17",
+                        "--threads", str(args.threads), "--model", model, "--parallel", str(parallel),
+                        str(sentences), *extra,
+                    ])
+                    result = {
+                        "shots": shots, "sentences": len(gold), "parallel": parallel, "repeat": repeat,
+                        "script": summary(gold, script, s_sec, s_mem),
+                        "ieclid": summary(gold, ours, o_sec, o_mem, measured),
+                        "speedup": round(s_sec / o_sec, 2),
+                        "model_mb": round(Path(model).stat().st_size / 2**20),
+                    }
+                    runs[parallel].append(result)
+                    print(orjson.dumps(result).decode(), flush=True)
+            for parallel, results in runs.items() if args.repeats > 1 else ():
+                over_floor = [r["ieclid"]["time_over_floor"] for r in results]
+                print(orjson.dumps({
+                    "shots": shots, "parallel": parallel, "repeats": args.repeats,
+                    "median_speedup": statistics.median(r["speedup"] for r in results),
+                    "median_time_over_floor": statistics.median(over_floor),
+                }).decode(), flush=True)
 
 
 def summary(gold, records: list[dict], seconds: float, peak_mb: float, rates_: tuple | None = None) -> dict:
@@ -163,7 +175,8 @@ def summary(gold, records: list[dict], seconds: float, peak_mb: float, rates_: t
     }
     if rates_:
         floor = new_prompt / rates_[0] + generated / rates_[1]
-        figures.update(floor_seconds=round(floor, 1), time_over_floor=round(seconds / floor, 2))
+        figures.update(rates=[round(rate) for rate in rates_], floor_seconds=round(floor, 1),
+                       time_over_floor=round(seconds / floor, 2))
     return figures
 
 
