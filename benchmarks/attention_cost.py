@@ -4,9 +4,11 @@ ieclid's batch engine keeps one unified llama.cpp KV cache: the shared prefix (i
 demonstrations) once, then each answer's own cells (its sentence, its answer so far). llama.cpp
 computes every row's attention over all used cells up to the highest one (rounded up to 256),
 masking the cells of other sequences, so a row pays for the prefix and for the other answers'
-cells too. This times `--parallel` answer rows per `llama_decode` in four layouts: an empty
+cells too. This times `--parallel` answer rows per `llama_decode` in five layouts: an empty
 cache; the prefix only; the prefix plus each answer's own cells; the same with flash attention
-(whose CPU kernel skips masked cells). Each figure is the best of --repeats bursts, alternated,
+(whose CPU kernel skips masked cells); the same with a KV stream per sequence instead (each
+row attends to its own stream only; llama.cpp copies the prefix into a stream only as a whole
+stream, which is how it is done here). Each figure is the best of --repeats bursts, alternated,
 because single bursts on a shared machine spread widely.
 
 Usage: python benchmarks/attention_cost.py [--prefix 530] [--own 40] [--parallel 8] [--threads 2]
@@ -32,21 +34,26 @@ class Layout:
     """A context whose cache holds `prefix` cells shared by `parallel` sequences and `own` cells
     of each sequence; `burst()` times answer steps on top and then removes them again."""
 
-    def __init__(self, lc, model, *, prefix: int, own: int, parallel: int, threads: int, flash: bool):
+    def __init__(self, lc, model, *, prefix: int, own: int, parallel: int, threads: int, flash: bool,
+                 streams: bool = False):
         self.lc = lc
         params = lc.llama_context_default_params()
-        params.n_ctx, params.n_batch, params.n_ubatch = 4096, BATCH, BATCH
-        params.n_seq_max, params.kv_unified = parallel + 1, True
+        # a stream per sequence splits the context between them
+        params.n_ctx = 1024 * (parallel + 1) if streams else 4096
+        params.n_batch = params.n_ubatch = BATCH
+        params.n_seq_max, params.kv_unified = parallel + 1, not streams
         params.n_threads = params.n_threads_batch = threads
         params.flash_attn_type = 1 if flash else 0
         self.ctx = lc.llama_init_from_model(model, params)
         self.memory = lc.llama_get_memory(self.ctx)
         self.batch = lc.llama_batch_init(BATCH, 0, parallel + 1)
         self.parallel, self.start = parallel, prefix + own
-        everyone = tuple(range(parallel + 1))
+        everyone = (parallel,) if streams else tuple(range(parallel + 1))
         token = 1000  # the tokens do not matter for the cost
         for first in range(0, prefix, BATCH):
             self._decode([(token, pos, everyone, False) for pos in range(first, min(prefix, first + BATCH))])
+        for seq in range(parallel if streams else 0):
+            lc.llama_memory_seq_cp(self.memory, parallel, seq, -1, -1)  # done at the next decode
         for seq in range(parallel if own else 0):
             self._decode([(token, prefix + i, (seq,), False) for i in range(own)])
 
@@ -94,6 +101,8 @@ def main() -> None:
         "prefix_and_own": Layout(lc, model, prefix=args.prefix, own=args.own, flash=False, **common),
         "prefix_and_own_flash_attention": Layout(lc, model, prefix=args.prefix, own=args.own, flash=True,
                                                  **common),
+        "prefix_and_own_stream_per_sequence": Layout(lc, model, prefix=args.prefix, own=args.own, flash=False,
+                                                     streams=True, **common),
     }
     best = dict.fromkeys(layouts, float("inf"))
     for _ in range(args.repeats):
