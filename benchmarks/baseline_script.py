@@ -4,7 +4,7 @@ One sentence per call, the demonstrations as chat turns, a JSON-schema grammar t
 `response_format`, greedy decoding, llama-cpp-python's own prefix reuse. Mentions are
 grounded with str.find. Reads sentences (one per line), writes JSONL records to stdout.
 
-Usage: python benchmarks/baseline_script.py MODEL.gguf SENTENCES.txt LABELS DEMOS.jsonl|- THREADS
+Usage: python benchmarks/baseline_script.py MODEL.gguf SENTENCES.txt LABELS DEMOS.jsonl|- THREADS [GPU_LAYERS]
 """
 
 import json
@@ -13,8 +13,10 @@ import sys
 from llama_cpp import Llama
 
 model, sentences, labels, demos_path, threads = sys.argv[1:6]
+gpu_layers = int(sys.argv[6]) if len(sys.argv) > 6 else 0
 labels = labels.split(",")
-llm = Llama(model_path=model, n_ctx=4096, n_threads=int(threads), n_threads_batch=int(threads), verbose=False)
+llm = Llama(model_path=model, n_ctx=4096, n_threads=int(threads), n_threads_batch=int(threads),
+            n_gpu_layers=gpu_layers, verbose=False)
 schema = {
     "type": "object",
     "properties": {"entities": {"type": "array", "items": {

@@ -10,8 +10,11 @@ generated tokens at the rate llama.cpp measures here for a batch of --parallel s
 measured just before ieclid's run). This shared machine's speed drifts by a fifth between runs,
 so --repeats alternates the two sides and reports the medians too.
 
+On a GPU build, --n-gpu-layers -1 offloads the whole model for both sides and for the floor's
+rates.
+
 Usage: python benchmarks/throughput.py [--limit 200] [--shots 0 4] [--threads 2] [--split test|dev]
-                                       [--parallel 1 4] [--repeats 3]
+                                       [--parallel 1 4] [--repeats 3] [--n-gpu-layers -1]
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ def run(command: list[str]) -> tuple[list[dict], float, float]:
     return records, seconds, usage.ru_maxrss / 1024
 
 
-def rates(model: str, threads: int, parallel: int, repeats: int = 5) -> tuple[float, float]:
+def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0,
+          repeats: int = 5) -> tuple[float, float]:
     """Prompt rate, and generation rate of `parallel` sequences decoded together (one
     llama_decode per step, nothing else), in tokens/s, of this model here: the best of
     `repeats` short bursts, since a burst shares the CPU with whatever else runs (single
@@ -59,7 +63,7 @@ def rates(model: str, threads: int, parallel: int, repeats: int = 5) -> tuple[fl
     import llama_cpp
 
     llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_threads=threads, n_threads_batch=threads,
-                          verbose=False)
+                          n_gpu_layers=gpu_layers, verbose=False)
     text = " ".join(d.text for d in list(read_conll(DATA / "dev.conll"))[:40])
     tokens = llm.tokenize(text.encode())[:512]
     prompt_rate = 0.0
@@ -74,6 +78,7 @@ def rates(model: str, threads: int, parallel: int, repeats: int = 5) -> tuple[fl
     params.n_ctx, params.n_seq_max, params.kv_unified = 2048, parallel, True
     params.n_threads = params.n_threads_batch = threads
     model_params = llama_cpp.llama_model_default_params()
+    model_params.n_gpu_layers = gpu_layers
     model_handle = llama_cpp.llama_model_load_from_file(model.encode(), model_params)
     ctx = llama_cpp.llama_init_from_model(model_handle, params)
     batch = llama_cpp.llama_batch_init(parallel, 0, 1)
@@ -112,6 +117,8 @@ def main() -> None:
                         help="ieclid's --parallel values to run (the script always decodes one at a time)")
     parser.add_argument("--repeats", type=int, default=1,
                         help="alternated runs of both sides; with more than one, also their medians")
+    parser.add_argument("--n-gpu-layers", type=int, default=0,
+                        help="layers offloaded by both sides (-1: all; needs a GPU build of llama.cpp)")
     parser.add_argument("--split", choices=("test", "dev"), default="test",
                         help="dev: for design choices (the reported figures are on test)")
     args = parser.parse_args()
@@ -137,12 +144,14 @@ def main() -> None:
             for repeat in range(1, args.repeats + 1):  # alternated, so drift hits both sides alike
                 script, s_sec, s_mem = run([sys.executable, "benchmarks/baseline_script.py", model,
                                             str(sentences), ",".join(schema.entity_names), demos_path,
-                                            str(args.threads)])
+                                            str(args.threads), str(args.n_gpu_layers)])
                 for parallel in args.parallel:
-                    measured = rates(model, args.threads, parallel)  # just before the run: the machine drifts
+                    # just before the run: the machine drifts
+                    measured = rates(model, args.threads, parallel, args.n_gpu_layers)
                     ours, o_sec, o_mem = run([
                         sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "--schema", "wnut17",
                         "--threads", str(args.threads), "--model", model, "--parallel", str(parallel),
+                        "--n-gpu-layers", str(args.n_gpu_layers),
                         str(sentences), *extra,
                     ])
                     result = {
