@@ -11,6 +11,7 @@ from ieclid.datasets import read_conll, read_semeval
 from ieclid.profiles.adelie import NER_FEW, AdelieProfile, entity_markers
 from ieclid.schema import load_schema
 from ieclid.training.data import Recipe, Source, build, parse_source
+from ieclid.training.label_names import FALLBACKS, RENAMES
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +133,60 @@ def test_relation_answers_parse_back_to_the_gold_direction(shared_data):
             assert (choice.label, choice.reverse) == gold[text.group(1)]
             checked += 1
     assert checked > 100
+
+
+@pytest.fixture(scope="module")
+def politics(shared_data):
+    return parse_source(f"{shared_data}/crossner/politics/train.txt:crossner_politics")
+
+
+def triplets(answer: str) -> list[tuple[str, str]]:
+    """The (mention, type) items of a triplet answer; none for a JSON one (forced by a ':' in a mention)."""
+    if answer.startswith("[Answer]: {"):
+        return []
+    items = answer.removeprefix("[Answer]: ").split("; ")
+    return [tuple(item.rsplit(": ", 1)) for item in items if ": " in item]
+
+
+def test_renamed_types_are_offered_and_answered_under_the_same_name(politics):
+    made = build([politics], Recipe(cap=200, rename=1.0, symbols=0, json_answers=0, natural_answers=0))
+    plain = build([politics], Recipe(cap=200, symbols=0, json_answers=0, natural_answers=0))
+    other_names = {name for names in RENAMES.values() for name in names}
+    renamed = 0
+    for example in made:
+        offered = set(options_of(example["messages"][0]["content"]))
+        renamed += bool(offered & other_names)
+        for answer in example["messages"][1::2]:
+            assert {label for _, label in triplets(answer["content"])} <= offered
+    assert renamed > 0.8 * len(made)  # about half of each example's types, so nearly every example
+    assert not any(set(options_of(e["messages"][0]["content"])) & other_names for e in plain)
+
+
+def test_merged_types_fall_back_to_the_coarse_type(politics, shared_data):
+    made = build([politics], Recipe(cap=300, merge=1.0, symbols=0, json_answers=0, natural_answers=0))
+    gold = {doc.text: dict(doc.example().mentions) for doc in read_conll(shared_data / "crossner/politics/train.txt")}
+    fallen = 0
+    for example in made:
+        offered = set(options_of(example["messages"][0]["content"]))
+        assert "politician" not in offered and "politicalparty" not in offered
+        text = re.search(r"Text: '(.*)'", example["messages"][-2]["content"], re.DOTALL).group(1)
+        for mention, label in triplets(example["messages"][-1]["content"]):
+            expected = {"politician": "person", "politicalparty": "organisation", "election": "event",
+                        "country": "location"}.get(gold[text][mention], gold[text][mention])
+            assert label == expected and label in offered
+            fallen += label != gold[text][mention]
+    assert fallen > 100
+
+
+def test_other_names_keep_the_held_out_label_sets_held_out():
+    held_out = {label.name for domain in ("ai", "literature", "music")
+                for label in load_schema(f"crossner_{domain}").entities}
+    trained = set(RENAMES)  # the training sets' own names may recur in held-out sets
+    for names in RENAMES.values():
+        assert not set(names) & (held_out - trained)
+    assert set(FALLBACKS) <= trained and set(FALLBACKS.values()) <= trained
+
+
+def test_cli_rejects_shares_outside_zero_to_one(shared_data, tmp_path):
+    assert_one_line_error(ieclid("train", "data", "--source", f"{shared_data}/wnut17/dev.conll", "--rename", "1.5",
+                                 "--out", str(tmp_path / "x.jsonl")), 2, "--rename and --merge are shares")

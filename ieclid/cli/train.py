@@ -29,6 +29,14 @@ def data(
     seed: int = typer.Option(0, "--seed", help="Seed for every random choice (same seed, same file)."),
     general: str = typer.Option(None, "--general", help="General chat data (JSONL with messages) to mix in."),
     ie_share: float = typer.Option(0.2, "--ie-share", help="With --general: the share of IE examples."),
+    rename: float = typer.Option(
+        0.0, "--rename", help="Share of NER examples that show about half their types under other names "
+        "(politician as statesman), so answers follow the offered names.",
+    ),
+    merge: float = typer.Option(
+        0.0, "--merge", help="Share of NER examples whose specific types are left out and their "
+        "entities answered with the coarse type (politician -> person).",
+    ),
 ) -> int:
     """IEInstruct-style data: instruction pools, shuffled and sub-sampled options, descriptions and
     LABEL_k symbols for some, triplet/JSON/sentence answers, 1-8 demonstrations for half, 80% of
@@ -41,10 +49,13 @@ def data(
         raise UsageError("--ie-share must be in (0, 1]")
     if cap < 1:
         raise UsageError("--cap must be at least 1")
+    if not (0 <= rename <= 1 and 0 <= merge <= 1):
+        raise UsageError("--rename and --merge are shares, from 0 to 1")
     chat = read_records(general) if general else None
     if chat is not None and not all(isinstance(g.get("messages"), list) for g in chat):
         raise UsageError(f"{general}: every line needs a 'messages' list")
-    examples = build([parse_source(s) for s in source], Recipe(seed=seed, cap=cap), chat, ie_share)
+    recipe = Recipe(seed=seed, cap=cap, rename=rename, merge=merge)
+    examples = build([parse_source(s) for s in source], recipe, chat, ie_share)
     writer = JsonlWriter(out)
     try:
         for example in examples:

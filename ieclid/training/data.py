@@ -2,9 +2,10 @@
 
 Each annotated example becomes a chat: an instruction drawn from a pool, the label options
 (shuffled, some non-gold ones dropped, with descriptions for some examples and opaque
-symbols `LABEL_k` for some, so the model learns to read definitions), an answer-format
-sentence (ADELIE's `[Answer]: x: type; ` triplets mostly, JSON or plain sentences for a
-share), and for half the examples 1-8 demonstrations as earlier turns. Most examples whose
+symbols `LABEL_k` for some, so the model learns to read definitions; optionally other names
+for the entity types, or coarse types in place of specific ones: label_names.py), an
+answer-format sentence (ADELIE's `[Answer]: x: type; ` triplets mostly, JSON or plain
+sentences for a share), and for half the examples 1-8 demonstrations as earlier turns. Most examples whose
 answer is empty (NA) are dropped, every source is capped, and the sources are mixed in
 proportion to their size, optionally with general chat data at a given IE share.
 
@@ -38,6 +39,7 @@ from ieclid.profiles.adelie import (
 from ieclid.schema import Label, RelationType, Schema, load_schema
 from ieclid.tasks import Example
 from ieclid.tasks.markers import find_marked_pair
+from ieclid.training.label_names import FALLBACKS, RENAMES
 
 # Tasks each annotation format gives; PHEE gives both halves of event extraction.
 FORMAT_TASKS = {"conll": ("ner",), "records": ("ner",), "semeval": ("rc",), "fewrel": ("rc",),
@@ -98,6 +100,8 @@ class Recipe:
     json_answers: float = 0.05  # share answered in JSON (ADELIE: JSON_RATE 0.05)
     natural_answers: float = 0.1  # share answered in sentences (span tasks)
     text_in_slot: float = 0.7  # where the instruction has a {text} slot, share that fills it
+    rename: float = 0.0  # share of NER examples with about half their types under other names
+    merge: float = 0.0  # share of NER examples whose specific types fall back to coarse ones
 
 
 @dataclass(frozen=True)
@@ -182,11 +186,20 @@ def _form(task: str, schema: Schema, gold: set[str], recipe: Recipe, rng: random
     known = {lab.name for lab in labels}
     labels += [Label(name) for name in sorted(gold - known)]  # labels the data uses beyond the schema
     kept = [lab for lab in labels if lab.name in gold or rng.random() >= recipe.dropout]
+    merged: dict[str, str] = {}
+    if task == "ner" and recipe.merge and rng.random() < recipe.merge:
+        merged = {lab.name: FALLBACKS[lab.name] for lab in kept if FALLBACKS.get(lab.name) in known}
+        kept = [lab for lab in kept if lab.name not in merged]
+        kept += [lab for lab in labels if lab.name in set(merged.values()) - {k.name for k in kept}]
     rng.shuffle(kept)
     described = all(lab.description for lab in kept) and bool(kept)
     symbols = described and task != "openie" and rng.random() < recipe.symbols
-    describe = symbols or (described and rng.random() < recipe.describe)
+    # A fallback type's description ("a person who is not a politician") would contradict the merge.
+    describe = symbols or (described and rng.random() < recipe.describe and not merged)
     names = {lab.name: (f"LABEL_{n}" if symbols else lab.name) for n, lab in enumerate(kept, start=1)}
+    if not symbols and task == "ner" and recipe.rename and rng.random() < recipe.rename:
+        names = _renamed(names, rng)
+    names |= {specific: names[fallback] for specific, fallback in merged.items()}
     shown = [f"{names[lab.name]}: {lab.description}" if describe else names[lab.name] for lab in kept]
     answers = "triplet"
     roll = rng.random()
@@ -195,6 +208,18 @@ def _form(task: str, schema: Schema, gold: set[str], recipe: Recipe, rng: random
     elif task in ("ner", "ed", "eae") and roll < recipe.json_answers + recipe.natural_answers:
         answers = "natural"
     return _Form(rng.choice(POOLS[task]), names, ", ".join(shown), answers)
+
+
+def _renamed(names: dict[str, str], rng: random.Random) -> dict[str, str]:
+    """About half the types under another of their names (never one another type is shown as)."""
+    shown = set(names.values())
+    for label in list(names):
+        if label in RENAMES and rng.random() < 0.5:
+            other = rng.choice(RENAMES[label])
+            if other not in shown:
+                shown.add(other)
+                names[label] = other
+    return names
 
 
 def _labels(task: str, schema: Schema) -> list[Label]:
