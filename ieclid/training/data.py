@@ -5,9 +5,9 @@ Each annotated example becomes a chat: an instruction drawn from a pool, the lab
 symbols `LABEL_k` for some, so the model learns to read definitions; optionally other names
 for the entity types, or coarse types in place of specific ones: label_names.py), an
 answer-format sentence (ADELIE's `[Answer]: x: type; ` triplets mostly, JSON or plain
-sentences for a share), and for half the examples 1-8 demonstrations as earlier turns. Most examples whose
-answer is empty (NA) are dropped, every source is capped, and the sources are mixed in
-proportion to their size, optionally with general chat data at a given IE share.
+sentences for a share), and for half the examples 1-8 demonstrations as earlier turns. Most
+examples whose answer is empty (NA) are dropped, every source is capped, and the sources are
+mixed in proportion to their size, optionally with general chat data at a given IE share.
 
 The canonical form (first pool entry, triplets, no symbols) is exactly what the `adelie`
 profile sends at extraction time, so a model trained on this data runs with `--profile adelie`.
