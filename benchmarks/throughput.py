@@ -6,9 +6,11 @@ given to both as ieclid records), 2 threads. Each side runs as its own process, 
 includes loading the model and its peak memory is its own. Prints one JSON object per
 run: sentences/s, prompt and completion tokens, entity F1, peak RSS, speed-up,
 and the compute floor for ieclid's work (new prompt tokens at the measured prompt rate plus
-generated tokens at the rate llama.cpp measures here for a batch of --parallel sequences, both
-measured just before ieclid's run). This shared machine's speed drifts by a fifth between runs,
-so --repeats alternates the two sides and reports the medians too.
+the decoded completion tokens, those the grammar forced up to its end left out, at the rate
+llama.cpp measures here for a batch of --parallel sequences, both measured just before
+ieclid's run).
+This shared machine's speed drifts by a fifth between runs, so --repeats alternates the two
+sides and reports the medians too.
 
 On a GPU build, --n-gpu-layers -1 offloads the whole model for both sides and for the floor's
 rates.
@@ -176,14 +178,16 @@ def summary(gold, records: list[dict], seconds: float, peak_mb: float, rates_: t
     """One side's figures; with the measured rates, ieclid's compute floor and its time over it."""
     new_prompt = sum(r["usage"]["prompt_tokens"] - r["usage"].get("cached_prompt_tokens", 0) for r in records)
     generated = sum(r["usage"]["completion_tokens"] for r in records)
+    forced = sum(r["usage"].get("forced_tokens", 0) for r in records)
     figures = {
         "sentences_per_second": round(len(gold) / seconds, 2), "seconds": round(seconds, 1),
         "prompt_tokens": sum(r["usage"]["prompt_tokens"] for r in records),
-        "prompt_tokens_evaluated": new_prompt, "completion_tokens": generated,
+        "prompt_tokens_evaluated": new_prompt, "completion_tokens": generated, "forced_tokens": forced,
         "f1": round(f1(gold, records), 4), "peak_mb": round(peak_mb),
     }
     if rates_:
-        floor = new_prompt / rates_[0] + generated / rates_[1]
+        # completion tokens the grammar forced up to its end are never decoded
+        floor = new_prompt / rates_[0] + (generated - forced) / rates_[1]
         figures.update(rates=[round(rate) for rate in rates_], floor_seconds=round(floor, 1),
                        time_over_floor=round(seconds / floor, 2))
     return figures

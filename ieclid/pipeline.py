@@ -42,6 +42,7 @@ class Completion(Protocol):
     prompt_tokens: int
     cached_tokens: int
     completion_tokens: int
+    forced_tokens: int
     stopped: str
 
     def score(self, start: int, end: int) -> float | None: ...
@@ -116,6 +117,7 @@ class Extractor:
         builder.prompt_tokens += completion.prompt_tokens
         builder.cached_prompt_tokens += completion.cached_tokens
         builder.completion_tokens += completion.completion_tokens
+        builder.forced_tokens += completion.forced_tokens
         if completion.stopped == "length":
             builder.warn(f"answer cut off at {max_tokens} tokens; later items may be missing")
         elif completion.stopped == "loop":

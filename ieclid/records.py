@@ -31,6 +31,7 @@ class RecordBuilder:
     prompt_tokens: int = 0
     cached_prompt_tokens: int = 0
     completion_tokens: int = 0
+    forced_tokens: int = 0
     _entity_keys: dict[tuple, int] = field(default_factory=dict)
     _relation_keys: set[tuple] = field(default_factory=set)
     _event_keys: dict[tuple, int] = field(default_factory=dict)
@@ -157,6 +158,7 @@ class RecordBuilder:
             "prompt_tokens": self.prompt_tokens,
             "cached_prompt_tokens": self.cached_prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "forced_tokens": self.forced_tokens,
             "seconds": round(seconds, 3),
         }
         return record

@@ -132,19 +132,6 @@ def test_chat_json_demonstration_answers_are_what_the_grammar_allows(backend, sh
                 lc.llama_sampler_free(sampler)
 
 
-def test_an_answer_stops_where_its_grammar_ends_without_decoding_its_last_token(backend, monkeypatch):
-    """Once the grammar allows nothing but the end, decoding the last token would only serve to
-    sample that end; the answer stops there instead, as it would have."""
-    evaluated: list[int] = []
-    evaluate = backend.llm.eval
-    monkeypatch.setattr(backend.llm, "eval", lambda tokens: (evaluated.extend(tokens), evaluate(tokens)))
-    prompt = backend.format_chat([{"role": "user", "content": "Name two colours."}])
-    completion = backend.complete(prompt, grammar='root ::= "[\\"red\\", \\"blue\\"]"\n', max_tokens=32)
-    assert (completion.text, completion.stopped) == ('["red", "blue"]', "eos")
-    new_prompt = completion.prompt_tokens - completion.cached_tokens
-    assert len(evaluated) == new_prompt + completion.completion_tokens - 1
-
-
 def test_a_grammar_that_may_go_on_is_not_finished(backend):
     lc = backend._llama_cpp
     sampler = backend._grammar('root ::= "[" ("a" ("," "a")*)? "]"\n')

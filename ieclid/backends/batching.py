@@ -276,6 +276,12 @@ class BatchEngine:
                 generation = Generation(self.backend, len(request.tokens), sampler, request.max_tokens,
                                         request.temperature, request.ending)
                 generation.cached = member.reused
+                if generation.start():  # the grammar forces the whole answer: nothing to decode
+                    self._answer(request, generation.completion())
+                    generation.close()
+                    self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
+                    free.append(slot)
+                    continue
                 last = len(request.tokens) - 1
                 active[slot] = _Sequence(request, slot, generation, request.tokens[last], last, member.cells)
             staging = None

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 _LOOP = re.compile(r"(.{8,}?)\1{3,}$", re.DOTALL)
 # How many of the most likely tokens are checked against the grammar before all of them are.
 TOP_K = 40
+# The longest text a grammar may force up to its end that is taken without decoding, in bytes.
+MAX_FORCED = 64
 
 
 @functools.cache
@@ -44,10 +46,12 @@ class Completion:
     text: str
     prompt_tokens: int
     completion_tokens: int
-    # (end character offset in `text`, log-probability) per generated token
-    token_ends: list[tuple[int, float]] = field(default_factory=list)
+    # (end character offset in `text`, log-probability) per generated token; None for a token
+    # the grammar forced, whose probability the model was never asked for
+    token_ends: list[tuple[int, float | None]] = field(default_factory=list)
     stopped: str = "eos"  # "eos", "length", "loop" or "ended" (by an ending rule)
     cached_tokens: int = 0  # prompt tokens whose KV cache was reused from the previous call
+    forced_tokens: int = 0  # completion tokens the grammar forced up to its end, never decoded
 
     def end_as(self, text: str) -> None:
         """Make `text` the answer, a prefix of what was generated (plus a closing), as an
@@ -56,11 +60,11 @@ class Completion:
         self.token_ends = [(end, logprob) for end, logprob in self.token_ends if end <= len(text)]
 
     def score(self, start: int, end: int) -> float | None:
-        """Geometric-mean probability of the tokens that produced text[start:end]."""
+        """Geometric-mean probability of the tokens the model chose for text[start:end]."""
         logprobs = []
         token_start = 0
         for token_end, logprob in self.token_ends:
-            if token_end > start and token_start < end:
+            if token_end > start and token_start < end and logprob is not None:
                 logprobs.append(logprob)
             token_start = token_end
         if not logprobs:
@@ -168,7 +172,15 @@ class GgufText:
 
 class Generation:
     """One answer being generated: the per-token work that every decode path shares (choosing
-    under the grammar, log-probabilities, stop conditions)."""
+    under the grammar, log-probabilities, stop conditions).
+
+    Once all the grammar allows is one text up to its end (`e2)"}` after the first tokens of an
+    option single it out), that text completes the answer without decoding: the model could only
+    have spelled it out token by token. Forced text elsewhere is decoded as before: fed unsampled
+    (the forced start `{"relation": "`, ` {"` and ` "` around each mention) it changed the model's
+    next choices, in floating-point sums and in tokenization, and moved 4-shot WNUT-17 entity F1
+    by -1.9 to +1.3 and the default model's SemEval-2010 macro-F1 from 15.7 to 14.7 (200 items).
+    """
 
     def __init__(self, backend: LlamaCppBackend, prompt_tokens: int, sampler, max_tokens: int,
                  temperature: float, ending: Ending | None = None) -> None:
@@ -181,10 +193,15 @@ class Generation:
         self.temperature = temperature
         self.tokens: list[int] = []
         self.pieces: list[bytes] = []
-        self.token_ends: list[tuple[int, float]] = []
+        self.token_ends: list[tuple[int, float | None]] = []
         self.text = ""
         self.stopped = "length"
         self.cached = 0
+        self.forced = 0
+
+    def start(self) -> bool:
+        """Whether the grammar forces the whole answer, which is then complete without decoding."""
+        return self.sampler is not None and self._forced_to_the_end()
 
     def next_token(self, logits) -> int | None:
         """The token to feed the model next, chosen from `logits`; None once the answer is done."""
@@ -200,17 +217,13 @@ class Generation:
             return None
         if self.sampler is not None:
             lc.llama_sampler_accept(self.sampler, token)
-        self.tokens.append(token)
-        self.pieces.append(backend.llm.detokenize([token], prev_tokens=self.tokens[:-1]))
-        self.text = b"".join(self.pieces).decode("utf-8", errors="ignore")
-        self.token_ends.append((len(self.text), logprob))
+        self._add(token, logprob)
         if self.ending is not None:
             self.ended = self.ending(self.text)
             if self.ended is not None:
                 return None
-        if self.sampler is not None and backend._finished(self.sampler):
-            self.stopped = "eos"  # the grammar allows only the end now: no need to decode this token
-            return None
+        if self.sampler is not None and self._forced_to_the_end():
+            return None  # decoding the rest, or this token just to sample the end, is wasted
         if len(self.tokens) % 16 == 0 and _LOOP.search(self.text):
             self.stopped = "loop"
             return None
@@ -218,9 +231,32 @@ class Generation:
             return None  # stopped stays "length"
         return token
 
+    def _forced_to_the_end(self) -> bool:
+        """Whether the grammar allows nothing but one text up to its end (perhaps none); that
+        text then completes the answer, in the tokens the tokenizer writes it as."""
+        text, ends = self.backend._forced_text(self.sampler)
+        if not ends:
+            return False
+        tokens = self.backend.llm.tokenize(text, add_bos=False, special=False) if text else []
+        if len(self.tokens) + len(tokens) > self.max_tokens:
+            return False
+        for token in tokens:
+            self._add(token, None)
+        self.forced += len(tokens)
+        self.stopped = "eos"
+        if tokens and self.ending is not None:
+            self.ended = self.ending(self.text)
+        return True
+
+    def _add(self, token: int, logprob: float | None) -> None:
+        self.tokens.append(token)
+        self.pieces.append(self.backend.llm.detokenize([token], prev_tokens=self.tokens[:-1]))
+        self.text = b"".join(self.pieces).decode("utf-8", errors="ignore")
+        self.token_ends.append((len(self.text), logprob))
+
     def completion(self) -> Completion:
         completion = Completion(self.text, self.prompt_tokens, len(self.tokens), self.token_ends,
-                                self.stopped, self.cached)
+                                self.stopped, self.cached, self.forced)
         if self.ended is not None:
             completion.end_as(self.ended)
         return completion
@@ -342,9 +378,10 @@ class LlamaCppBackend(GgufText):
         sampler = self._grammar(grammar) if grammar else None
         generation = Generation(self, len(tokens), sampler, max_tokens, temperature, ending)
         try:
-            generation.cached = self._evaluate_prompt(tokens)
-            while (token := generation.next_token(self._last_logits())) is not None:
-                self.llm.eval([token])
+            if not generation.start():
+                generation.cached = self._evaluate_prompt(tokens)
+                while (token := generation.next_token(self._last_logits())) is not None:
+                    self.llm.eval([token])
         finally:
             generation.close()
         return generation.completion()
@@ -394,6 +431,56 @@ class LlamaCppBackend(GgufText):
         witnesses = self._witnesses
         return not self._allowed(sampler, witnesses, np.zeros(len(witnesses), np.float32)).size
 
+    def _forced_text(self, sampler) -> tuple[bytes, bool]:
+        """The ASCII text the grammar allows alone next, byte by byte (walked on a copy of the
+        sampler; b"" where it allows a choice of bytes, or the end), and whether the grammar
+        allows only the end after it."""
+        import numpy as np
+
+        lc = self._llama_cpp
+        witnesses = self._witnesses
+        zeros = np.zeros(len(witnesses), np.float32)
+        eog = np.array([self.llm.token_eos()], dtype=np.int32)
+        text, ends = b"", False
+        walker = None
+        try:
+            while len(text) < MAX_FORCED:
+                state = walker or sampler
+                allowed = self._allowed(state, witnesses, zeros)
+                if allowed.size != 1:
+                    ends = not allowed.size
+                    break
+                piece = self._pieces[int(allowed[0])]
+                if len(piece) != 1 or piece[0] >= 0x80 or self._allowed(state, eog, zeros[:1]).size:
+                    break
+                text += piece
+                walker = walker or lc.llama_sampler_clone(sampler)
+                lc.llama_sampler_accept(walker, int(allowed[0]))
+        finally:
+            if walker:
+                lc.llama_sampler_free(walker)
+        return text, ends
+
+    @functools.cached_property
+    def _pieces(self) -> list[bytes]:
+        """Each token's text as the grammar sampler matches it (special=True: control tokens'
+        texts too); b"" for end-of-generation tokens."""
+        lc = self._llama_cpp
+        pieces = []
+        buffer = ctypes.create_string_buffer(256)
+        for token in range(self._n_vocab):
+            if lc.llama_vocab_is_eog(self._vocab, token):
+                pieces.append(b"")
+                continue
+            size = lc.llama_token_to_piece(self._vocab, token, buffer, len(buffer), 0, True)
+            if size < 0:  # longer than the buffer
+                longer = ctypes.create_string_buffer(-size)
+                size = lc.llama_token_to_piece(self._vocab, token, longer, len(longer), 0, True)
+                pieces.append(longer.raw[:size])
+            else:
+                pieces.append(buffer.raw[:size])
+        return pieces
+
     @functools.cached_property
     def _witnesses(self):
         """Tokens that show whether a grammar allows any text next: each byte's single-byte token,
@@ -402,24 +489,12 @@ class LlamaCppBackend(GgufText):
         partial UTF-8), so a grammar that accepts none of these accepts no text token at all."""
         import numpy as np
 
-        lc = self._llama_cpp
+        pieces = self._pieces
         single: dict[int, int] = {}
-        first: dict[int, int] = {}  # token: first byte of its text, for texts longer than a byte
-        buffer = ctypes.create_string_buffer(256)
-        for token in range(self._n_vocab):
-            if lc.llama_vocab_is_eog(self._vocab, token):
-                continue
-            # special=True: the text the grammar sampler matches for control tokens too
-            size = lc.llama_token_to_piece(self._vocab, token, buffer, len(buffer), 0, True)
-            if size < 0:  # longer than the buffer; only its first byte matters
-                longer = ctypes.create_string_buffer(-size)
-                lc.llama_token_to_piece(self._vocab, token, longer, len(longer), 0, True)
-                first[token] = longer.raw[0]
-            elif size == 1:
-                single.setdefault(buffer.raw[0], token)
-            elif size > 1:
-                first[token] = buffer.raw[0]
-        others = [token for token, byte in first.items() if byte not in single]
+        for token, piece in enumerate(pieces):
+            if len(piece) == 1:
+                single.setdefault(piece[0], token)
+        others = [token for token, piece in enumerate(pieces) if len(piece) > 1 and piece[0] not in single]
         return np.array([*single.values(), *others], dtype=np.int32)
 
     @staticmethod
