@@ -240,12 +240,14 @@ class Generation:
         tokens = self.backend.llm.tokenize(text, add_bos=False, special=False) if text else []
         if len(self.tokens) + len(tokens) > self.max_tokens:
             return False
-        for token in tokens:
-            self._add(token, None)
-        self.forced += len(tokens)
         self.stopped = "eos"
-        if tokens and self.ending is not None:
-            self.ended = self.ending(self.text)
+        for token in tokens:  # the ending rule sees the answer after every token, as when decoding
+            self._add(token, None)
+            self.forced += 1
+            if self.ending is not None:
+                self.ended = self.ending(self.text)
+                if self.ended is not None:
+                    break
         return True
 
     def _add(self, token: int, logprob: float | None) -> None:
