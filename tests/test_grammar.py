@@ -122,12 +122,12 @@ def test_chat_json_demonstration_answers_are_what_the_grammar_allows(backend, sh
             sampler = backend._grammar(profile.grammar("ner", schema, doc.text))
             try:
                 for token in backend.llm.tokenize(answer.encode(), add_bos=False, special=False):
-                    assert not backend._finished(sampler), answer
+                    assert backend._forced_text(sampler) != (b"", True), answer
                     assert backend._allowed(sampler, np.array([token]), np.zeros(1)).size, answer
                     lc.llama_sampler_accept(sampler, token)
                 eos = np.array([backend.llm.token_eos()])
                 assert backend._allowed(sampler, eos, np.zeros(1)).size, answer
-                assert backend._finished(sampler), answer  # the answer ends with the grammar
+                assert backend._forced_text(sampler) == (b"", True), answer  # it ends with the grammar
             finally:
                 lc.llama_sampler_free(sampler)
 
@@ -139,6 +139,6 @@ def test_a_grammar_that_may_go_on_is_not_finished(backend):
         for text, finished in (("[", False), ("a", False), (",", False), ("a", False), ("]", True)):
             (token,) = backend.llm.tokenize(text.encode(), add_bos=False, special=False)
             lc.llama_sampler_accept(sampler, token)
-            assert backend._finished(sampler) == finished, text
+            assert (backend._forced_text(sampler) == (b"", True)) == finished, text
     finally:
         lc.llama_sampler_free(sampler)
