@@ -8,9 +8,8 @@ run: sentences/s, prompt and completion tokens, entity F1, peak RSS, speed-up,
 and the compute floor for ieclid's work (new prompt tokens at the measured prompt rate plus
 the decoded completion tokens, those the grammar forced up to its end left out, at the rate
 llama.cpp measures here for a batch of --parallel sequences, both measured just before
-ieclid's run).
-This shared machine's speed drifts by a fifth between runs, so --repeats alternates the two
-sides and reports the medians too.
+ieclid's run). This shared machine's speed drifts by a fifth between runs, so --repeats
+alternates the two sides and reports the medians too.
 
 On a GPU build, --n-gpu-layers -1 offloads the whole model for both sides and for the floor's
 rates.

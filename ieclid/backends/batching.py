@@ -277,10 +277,7 @@ class BatchEngine:
                                         request.temperature, request.ending)
                 generation.cached = member.reused
                 if generation.start():  # the grammar forces the whole answer: nothing to decode
-                    self._answer(request, generation.completion())
-                    generation.close()
-                    self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
-                    free.append(slot)
+                    self._finish(request, generation, slot, free)
                     continue
                 last = len(request.tokens) - 1
                 active[slot] = _Sequence(request, slot, generation, request.tokens[last], last, member.cells)
@@ -296,15 +293,20 @@ class BatchEngine:
             except IeclidError as exc:
                 token, error = None, exc
             if token is None:
-                self._answer(sequence.request, None if error else sequence.generation.completion(), error)
-                sequence.generation.close()
-                self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
                 del active[slot]
-                free.append(slot)
+                self._finish(sequence.request, sequence.generation, slot, free, error)
             else:
                 sequence.token = token
                 sequence.pos += 1
         return staging
+
+    def _finish(self, request: _Request, generation, slot: int, free: list[int],
+                error: Exception | None = None) -> None:
+        """Answer a request whose generation is done (or failed), and free its slot and cells."""
+        self._answer(request, None if error else generation.completion(), error)
+        generation.close()
+        self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
+        free.append(slot)
 
     def _answer(self, request: _Request, result=None, error: Exception | None = None) -> None:
         self.schedule.answered(request)  # before the requester can ask again

@@ -218,10 +218,8 @@ class Generation:
         if self.sampler is not None:
             lc.llama_sampler_accept(self.sampler, token)
         self._add(token, logprob)
-        if self.ending is not None:
-            self.ended = self.ending(self.text)
-            if self.ended is not None:
-                return None
+        if self._ended():
+            return None
         if self.sampler is not None and self._forced_to_the_end():
             return None  # decoding the rest, or this token just to sample the end, is wasted
         if len(self.tokens) % 16 == 0 and _LOOP.search(self.text):
@@ -244,11 +242,15 @@ class Generation:
         for token in tokens:  # the ending rule sees the answer after every token, as when decoding
             self._add(token, None)
             self.forced += 1
-            if self.ending is not None:
-                self.ended = self.ending(self.text)
-                if self.ended is not None:
-                    break
+            if self._ended():
+                break
         return True
+
+    def _ended(self) -> bool:
+        """Whether the ending rule, if any, ends the answer as it now stands."""
+        if self.ending is not None:
+            self.ended = self.ending(self.text)
+        return self.ended is not None
 
     def _add(self, token: int, logprob: float | None) -> None:
         self.tokens.append(token)
