@@ -142,3 +142,22 @@ def test_a_grammar_that_may_go_on_is_not_finished(backend):
             assert (backend._forced_text(sampler) == (b"", True)) == finished, text
     finally:
         lc.llama_sampler_free(sampler)
+
+
+@pytest.mark.parametrize("grammar", ['root ::= [A-Za-z ]+\n', 'root ::= "zebra" | "0"\n'])
+def test_the_greedy_choice_is_the_best_token_the_grammar_allows(backend, grammar):
+    """Whether or not the model's own first choice is allowed (the fast path checks it alone),
+    the choice is what ranking the whole vocabulary under the grammar gives."""
+    import numpy as np
+
+    backend._evaluate_prompt(backend.llm.tokenize(backend.format_chat(
+        [{"role": "user", "content": "Name an animal."}]).encode(), add_bos=True, special=True))
+    logits = backend._last_logits().copy()
+    sampler = backend._grammar(grammar)
+    try:
+        allowed = backend._allowed(sampler, np.arange(len(logits)), logits)
+        best = int(allowed[np.argmax(logits[allowed])])
+        assert (best == int(np.argmax(logits))) == (grammar.startswith("root ::= [A"))
+        assert backend._choose(logits, sampler, 0.0, backend._rng) == best
+    finally:
+        backend._llama_cpp.llama_sampler_free(sampler)

@@ -398,9 +398,15 @@ class LlamaCppBackend(GgufText):
         )
 
     def _choose(self, logits, sampler, temperature: float, rng) -> int:
-        """Best (or sampled) token that the grammar allows, checking the top candidates first."""
+        """Best (or sampled) token that the grammar allows, checking the top candidates first.
+        Greedy, the model's own first choice is checked alone before any are sorted: it is
+        allowed most of the time, and ranking the vocabulary costs more than the grammar check."""
         import numpy as np
 
+        if temperature <= 0:
+            best = np.argmax(logits)
+            if sampler is None or self._allowed(sampler, best.reshape(1), logits[best].reshape(1)).size:
+                return int(best)
         k = min(TOP_K, self._n_vocab)
         top = np.argpartition(logits, -k)[-k:]
         top = top[np.argsort(-logits[top], kind="stable")]
