@@ -11,11 +11,17 @@ llama.cpp measures here for a batch of --parallel sequences, both measured just 
 ieclid's run). This shared machine's speed drifts by a fifth between runs, so --repeats
 alternates the two sides and reports the medians too.
 
+On the CPU, ieclid runs a small Q4_1 model (the embedded one) as its Q8_0 copy (`--cpu-copy`,
+its default; made before the timed runs), so the floor's rates are measured on the file it
+actually loads; the script runs the model file as given (`--model` a Q8_0 file runs both on it).
+--no-cpu-copy runs ieclid on the file as given too.
+
 On a GPU build, --n-gpu-layers -1 offloads the whole model for both sides and for the floor's
 rates.
 
 Usage: python benchmarks/throughput.py [--limit 200] [--shots 0 4] [--threads 2] [--split test|dev]
                                        [--parallel 1 4] [--repeats 3] [--n-gpu-layers -1]
+                                       [--no-cpu-copy]
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pathlib import Path
 import orjson
 
 from ieclid.backends.batching import set_row
+from ieclid.backends.cpu_weights import cpu_weights
 from ieclid.datasets import read_conll
 from ieclid.demos import select_demos
 from ieclid.evaluation.spans import SpanScores
@@ -122,8 +129,12 @@ def main() -> None:
                         help="layers offloaded by both sides (-1: all; needs a GPU build of llama.cpp)")
     parser.add_argument("--split", choices=("test", "dev"), default="test",
                         help="dev: for design choices (the reported figures are on test)")
+    parser.add_argument("--cpu-copy", action=argparse.BooleanOptionalAction, default=True,
+                        help="ieclid's --cpu-copy (the script always runs the model file as given)")
     args = parser.parse_args()
     model = resolve_model(args.model)
+    # the file ieclid loads, which the floor's rates are measured on
+    weights = cpu_weights(model) if args.cpu_copy and args.n_gpu_layers == 0 else model
     schema = load_schema("wnut17")
     gold = list(read_conll(DATA / f"{args.split}.conll"))[: args.limit or None]
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,11 +159,12 @@ def main() -> None:
                                             str(args.threads), str(args.n_gpu_layers)])
                 for parallel in args.parallel:
                     # just before the run: the machine drifts
-                    measured = rates(model, args.threads, parallel, args.n_gpu_layers)
+                    measured = rates(weights, args.threads, parallel, args.n_gpu_layers)
                     ours, o_sec, o_mem = run([
                         sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "--schema", "wnut17",
                         "--threads", str(args.threads), "--model", model, "--parallel", str(parallel),
                         "--n-gpu-layers", str(args.n_gpu_layers),
+                        "--cpu-copy" if args.cpu_copy else "--no-cpu-copy",
                         str(sentences), *extra,
                     ])
                     result = {
@@ -161,6 +173,7 @@ def main() -> None:
                         "ieclid": summary(gold, ours, o_sec, o_mem, measured),
                         "speedup": round(s_sec / o_sec, 2),
                         "model_mb": round(Path(model).stat().st_size / 2**20),
+                        "ieclid_weights_mb": round(Path(weights).stat().st_size / 2**20),
                     }
                     runs[parallel].append(result)
                     print(orjson.dumps(result).decode(), flush=True)

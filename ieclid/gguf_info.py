@@ -17,6 +17,7 @@ _SCALARS = {
     0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"
 }
 _STRING, _ARRAY = 8, 9
+_MAX_FIELD = 2**30  # no header string or field comes near this
 _LONG_ARRAY = 16  # arrays longer than this (the vocabulary) are kept as their length only
 
 # llama.cpp's `llama_ftype` (general.file_type): the quantization of most weights.
@@ -89,6 +90,8 @@ def read_gguf(path: str | Path) -> GgufInfo:
 
 
 def _read(handle: BinaryIO, size: int) -> bytes:
+    if size > _MAX_FIELD:  # a damaged length: reading it would try to allocate that much
+        raise ValueError(f"a header field claims {size} bytes")
     data = handle.read(size)
     if len(data) != size:
         raise ValueError("the file ends inside the header")

@@ -55,6 +55,7 @@ class RunSettings:
     max_chunk_tokens: int = 256
     chunk_overlap: int = 0
     n_gpu_layers: int | None = None
+    cpu_copy: bool = True  # a small Q4_1/Q5_1 model runs as its Q8_0 copy on the CPU
     threads: int | None = None
     ctx: int = 4096
     seed: int = 0
@@ -239,7 +240,7 @@ def open_backend(settings: RunSettings, model_path: str):
 
     return LlamaCppBackend(
         model_path, n_gpu_layers=settings.n_gpu_layers, threads=settings.threads, ctx=settings.ctx,
-        seed=settings.seed, lora=settings.lora, parallel=settings.parallel,
+        seed=settings.seed, lora=settings.lora, parallel=settings.parallel, cpu_copy=settings.cpu_copy,
     )
 
 

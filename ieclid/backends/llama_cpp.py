@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ieclid.backends.cpu_weights import COPY_QUANT, cpu_weights
 from ieclid.errors import IeclidError, UsageError
 
 if TYPE_CHECKING:
@@ -282,19 +283,27 @@ class LlamaCppBackend(GgufText):
         seed: int = 0,
         lora: str | None = None,
         parallel: int = 1,
+        cpu_copy: bool = True,
     ) -> None:
         """`parallel` > 1: that many answers decoded together (continuous batching) in a context of
-        `ctx` tokens that they share; the model's own context then only serves the tokenizer."""
+        `ctx` tokens that they share; the model's own context then only serves the tokenizer.
+        `cpu_copy`: with nothing offloaded, load the model's Q8_0 copy where its own weights have
+        no fast CPU kernels (`cpu_weights`)."""
         import llama_cpp
 
         if n_gpu_layers is None:
             n_gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
         threads = threads or max(1, os.cpu_count() or 1)
         self.n_gpu_layers = n_gpu_layers
+        weights = model_path
+        if cpu_copy and n_gpu_layers == 0:
+            check_gguf(model_path)
+            weights = cpu_weights(model_path)
         self._load_text(
-            model_path, n_ctx=ctx if parallel <= 1 else 256, n_threads=threads, n_threads_batch=threads,
+            weights, n_ctx=ctx if parallel <= 1 else 256, n_threads=threads, n_threads_batch=threads,
             n_gpu_layers=n_gpu_layers, seed=seed, lora_path=lora,
         )
+        self.model_path, self.weights_path = model_path, weights
         self.lora = lora
         self.n_ctx = self.llm.n_ctx() if parallel <= 1 else ctx
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
@@ -322,8 +331,10 @@ class LlamaCppBackend(GgufText):
 
     @property
     def name(self) -> str:
-        """The model file, and the adapter on it if any (records say which model made them)."""
-        return Path(self.model_path).stem + (f"+{Path(self.lora).stem}" if self.lora else "")
+        """The model file, `@Q8_0` when its CPU copy ran, and the adapter on it if any (records say
+        which model made them)."""
+        copy = "@" + COPY_QUANT if self.weights_path != self.model_path else ""
+        return Path(self.model_path).stem + copy + (f"+{Path(self.lora).stem}" if self.lora else "")
 
     def tokenize_prompt(self, prompt: str) -> list[int]:
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)

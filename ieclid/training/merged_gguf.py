@@ -11,10 +11,9 @@ usually go wrong.
 
 from __future__ import annotations
 
-import ctypes
 from pathlib import Path
 
-from ieclid.backends.llama_cpp import quiet_llama
+from ieclid.backends.quantizer import quantize
 from ieclid.errors import IeclidError, UsageError
 from ieclid.gguf_info import FILE_TYPES, read_gguf
 from ieclid.profiles import PROFILE_KEY
@@ -91,22 +90,6 @@ def write_merged(run: Path, base_gguf: str, out: Path, quant: str, lora: bool) -
     finally:
         f16.unlink(missing_ok=True)
     return {"tensors": written, "bytes": out.stat().st_size, "quant": quant}
-
-
-def quantize(source: Path, out: Path, quant: str) -> None:
-    """llama.cpp's quantizer, in-process (F16 is a plain copy at 16 bits)."""
-    import llama_cpp
-
-    if quant == "F16":
-        source.replace(out)
-        return
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = QUANTS[quant]
-    params.nthread = 0
-    with quiet_llama():
-        status = llama_cpp.llama_model_quantize(str(source).encode(), str(out).encode(), ctypes.byref(params))
-    if status != 0:
-        raise IeclidError(f"llama.cpp could not quantize to {quant}")
 
 
 def verify_merged(run: Path, lora: bool, exported: Path) -> dict:

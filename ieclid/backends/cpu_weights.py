@@ -1,0 +1,72 @@
+"""A Q8_0 copy of a small model whose weights llama.cpp computes slowly on the CPU.
+
+llama.cpp's CPU backend has fast matrix kernels (llamafile's sgemm, repacked layouts) for Q8_0,
+Q4_0, the K-quants and others, but none for Q4_1 or Q5_1, which go through the generic dot
+product: on 2 cores the embedded SmolLM2 (Q4_1) reads a prompt at about 440 tokens/s and its
+Q8_0 copy at about 770. Q8_0 holds every Q4_1 or Q5_1 weight to within 1/254 of its block's
+largest, far below their own step, so the model is nearly unchanged (greedy answers can still
+differ where its top two choices were close). The copy is made once per model file (under a
+second for 135M weights), kept under IECLID_HOME, and made only where it adds little memory:
+for a large model, Q8_0's extra bytes would cost more in memory traffic than its kernels gain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+from ieclid.errors import IeclidError
+from ieclid.gguf_info import read_gguf
+from ieclid.models import home
+
+SLOW_ON_CPU = ("Q4_1", "Q5_1")
+COPY_QUANT = "Q8_0"
+# The most memory a copy may add over the file it replaces (Q8_0 is 8.5 bits a weight).
+MAX_EXTRA_BYTES = 256 * 2**20
+
+
+def copy_path(model_path: str) -> Path:
+    """Where the copy of this file lives: named for its path, size and modification time, so a
+    replaced model file gets a new copy."""
+    source = Path(model_path).resolve()
+    stat = source.stat()
+    key = hashlib.sha256(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return home() / "cpu-weights" / f"{source.stem}.{key}.{COPY_QUANT}.gguf"
+
+
+def wants_copy(model_path: str) -> bool:
+    """Whether the model's weights are of a type without fast CPU kernels and a Q8_0 copy adds at
+    most MAX_EXTRA_BYTES."""
+    info = read_gguf(model_path)
+    if info.is_adapter or info.quantization not in SLOW_ON_CPU:
+        return False
+    return info.parameters * 34 / 32 - Path(model_path).stat().st_size <= MAX_EXTRA_BYTES
+
+
+def cpu_weights(model_path: str) -> str:
+    """The file to load for a run on the CPU alone: the model's cached Q8_0 copy where
+    `wants_copy`, made now if missing, else the model itself. A copy that cannot be written
+    (a full disk, a read-only home) leaves the run on the model as it is, with one line on
+    stderr."""
+    if not wants_copy(model_path):
+        return model_path
+    copy = copy_path(model_path)
+    if copy.is_file():
+        return str(copy)
+    temporary = copy.with_name(f"{copy.name}.{os.getpid()}.tmp")
+    try:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        from ieclid.backends.quantizer import quantize
+
+        quantize(Path(model_path), temporary, COPY_QUANT, requantize=True)
+        os.replace(temporary, copy)  # whole or not at all, and two runs at once both succeed
+    except (OSError, IeclidError) as exc:
+        with contextlib.suppress(OSError):  # the folder itself may be what failed
+            temporary.unlink(missing_ok=True)
+        print(f"ieclid: running {Path(model_path).name} as it is: no {COPY_QUANT} copy for the CPU "
+              f"({exc})", file=sys.stderr)
+        return model_path
+    return str(copy)
