@@ -13,16 +13,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ieclid.backends.quantizer import quantize
+from ieclid.backends.quantizer import FTYPES, quantize
 from ieclid.errors import IeclidError, UsageError
-from ieclid.gguf_info import FILE_TYPES, read_gguf
+from ieclid.gguf_info import read_gguf
 from ieclid.profiles import PROFILE_KEY
 from ieclid.training.export import PROBES, load_tuned, permute_rows
 
-# The types llama.cpp's quantizer makes without an importance matrix, by `llama_ftype` number.
-QUANTS = {name: number for number, name in FILE_TYPES.items()
-          if name in ("F16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q3_K_M", "Q4_K_S", "Q4_K_M", "Q5_K_S",
-                      "Q5_K_M", "Q6_K")}
+# The types llama.cpp's quantizer makes without an importance matrix, in `llama_ftype` order.
+QUANTS = ("F16", "Q4_0", "Q4_1", "Q8_0", "Q5_0", "Q5_1", "Q3_K_M", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M",
+          "Q6_K")
 # Below this, llama.cpp's next-token distribution differs from the trained model's more than
 # quantization explains (measured on the embedded model: 0.99+ for Q8_0, 0.97+ for Q4_1).
 MIN_COSINE = 0.9
@@ -69,7 +68,7 @@ def write_merged(run: Path, base_gguf: str, out: Path, quant: str, lora: bool) -
             continue
         sub = field.types[1] if len(field.types) > 1 else None
         writer.add_key_value(key, field.contents(), field.types[0], sub)
-    writer.add_file_type(QUANTS["F16"])
+    writer.add_file_type(FTYPES["F16"])
     writer.add_string(PROFILE_KEY, "adelie")  # trained on `ieclid train data`: ADELIE's wording
     written = 0
     for tensor in reader.tensors:
