@@ -107,6 +107,18 @@ def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0,
     return prompt_rate, generation_rate
 
 
+def write_demos(path: Path, schema, shots: int) -> list[str]:
+    """Write the demonstrations both sides get (chosen by ieclid from the training split) as
+    ieclid records; returns ieclid's arguments for them."""
+    demos = select_demos(list(read_conll(DATA / "train_first2000.conll")), "ner", schema, shots)
+    path.write_bytes(b"".join(orjson.dumps({
+        "text": d.text,
+        "entities": [{"label": lab, "text": t, "start": d.text.find(t),
+                      "end": d.text.find(t) + len(t)} for t, lab in d.mentions],
+    }) + b"\n" for d in demos))
+    return ["--demos", str(path), "--shots", str(shots)]
+
+
 def f1(gold, records) -> float:
     scores = SpanScores()
     for doc, record in zip(gold, records, strict=True):
@@ -144,14 +156,8 @@ def main() -> None:
             demos_path = "-"
             extra: list[str] = []
             if shots:
-                demos = select_demos(list(read_conll(DATA / "train_first2000.conll")), "ner", schema, shots)
                 demos_path = str(Path(tmp) / "demos.jsonl")
-                Path(demos_path).write_bytes(b"".join(orjson.dumps({
-                    "text": d.text,
-                    "entities": [{"label": lab, "text": t, "start": d.text.find(t),
-                                  "end": d.text.find(t) + len(t)} for t, lab in d.mentions],
-                }) + b"\n" for d in demos))
-                extra = ["--demos", demos_path, "--shots", str(shots)]
+                extra = write_demos(Path(demos_path), schema, shots)
             runs: dict[int, list[dict]] = {parallel: [] for parallel in args.parallel}
             for repeat in range(1, args.repeats + 1):  # alternated, so drift hits both sides alike
                 script, s_sec, s_mem = run([sys.executable, "benchmarks/baseline_script.py", model,
