@@ -71,13 +71,13 @@ class KvLayout:
     """llama.cpp's find_slot debug lines (one per sequence in a step; the first of each step is
     kept): cells in use and the highest used cell before the step."""
 
-    def __init__(self, llama_cpp) -> None:
+    def __init__(self, llama_cpp, decodes: Decodes) -> None:
         import llama_cpp._logger as logger
 
         os.environ["LLAMA_KV_CACHE_DEBUG"] = "1"  # read when the batch engine makes its context
         self.steps: list[tuple[int, int]] = []
         self._last_call = -1
-        self.decodes: Decodes | None = None
+        self.decodes: Decodes | None = decodes  # None once stopped
 
         @llama_cpp.llama_log_callback
         def callback(level, text, user_data):
@@ -123,14 +123,12 @@ def main() -> None:
     schema = load_schema("wnut17")
     gold = list(read_conll(DATA / f"{args.split}.conll"))[: args.limit or None]
     before = rates(weights, args.threads, args.parallel)
-    layout = KvLayout(llama_cpp) if args.kv_layout else None
+    decodes = Decodes(llama_cpp)
+    layout = KvLayout(llama_cpp, decodes) if args.kv_layout else None
     with tempfile.TemporaryDirectory() as tmp:
         sentences, output = Path(tmp) / "sentences.txt", Path(tmp) / "records.jsonl"
         sentences.write_text("\n".join(d.text for d in gold) + "\n", encoding="utf-8")
         extra = write_demos(Path(tmp) / "demos.jsonl", schema, args.shots) if args.shots else []
-        decodes = Decodes(llama_cpp)
-        if layout:
-            layout.decodes = decodes
         started = time.perf_counter()
         code = run(["extract", "--lines", "-q", "--schema", "wnut17", "--threads", str(args.threads),
                     "--model", model, "--parallel", str(args.parallel), "-o", str(output), str(sentences),
