@@ -25,6 +25,7 @@ import time
 import orjson
 
 from ieclid.backends.batching import set_row
+from ieclid.backends.weight_buffers import model_params
 from ieclid.models import resolve_model
 
 BATCH = 512
@@ -93,7 +94,7 @@ def main() -> None:
     lc.llama_backend_init()
     silent = lc.llama_log_callback(lambda level, text, user_data: None)
     lc.llama_log_set(silent, ctypes.c_void_p(0))
-    model = lc.llama_model_load_from_file(resolve_model(args.model).encode(), lc.llama_model_default_params())
+    model = lc.llama_model_load_from_file(resolve_model(args.model).encode(), model_params())
     common = {"parallel": args.parallel, "threads": args.threads}
     layouts = {
         "empty_cache": Layout(lc, model, prefix=0, own=0, flash=False, **common),

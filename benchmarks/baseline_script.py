@@ -12,11 +12,14 @@ import sys
 
 from llama_cpp import Llama
 
+from ieclid.backends.weight_buffers import weights_off_amx  # what a script needs on AMX CPUs too
+
 model, sentences, labels, demos_path, threads = sys.argv[1:6]
 gpu_layers = int(sys.argv[6]) if len(sys.argv) > 6 else 0
 labels = labels.split(",")
-llm = Llama(model_path=model, n_ctx=4096, n_threads=int(threads), n_threads_batch=int(threads),
-            n_gpu_layers=gpu_layers, verbose=False)
+with weights_off_amx():  # llama.cpp's AMX kernel crashes on some machines: both sides do without
+    llm = Llama(model_path=model, n_ctx=4096, n_threads=int(threads), n_threads_batch=int(threads),
+                n_gpu_layers=gpu_layers, verbose=False)
 schema = {
     "type": "object",
     "properties": {"entities": {"type": "array", "items": {

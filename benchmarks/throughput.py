@@ -39,6 +39,7 @@ import orjson
 
 from ieclid.backends.batching import set_row
 from ieclid.backends.cpu_weights import cpu_weights
+from ieclid.backends.weight_buffers import model_params, weights_off_amx
 from ieclid.datasets import read_conll
 from ieclid.demos import select_demos
 from ieclid.evaluation.spans import SpanScores
@@ -70,8 +71,9 @@ def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0,
     measurements here spread from 218 to 351 tokens/s) and the floor is what the CPU can do."""
     import llama_cpp
 
-    llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_threads=threads, n_threads_batch=threads,
-                          n_gpu_layers=gpu_layers, verbose=False)
+    with weights_off_amx():
+        llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_threads=threads, n_threads_batch=threads,
+                              n_gpu_layers=gpu_layers, verbose=False)
     text = " ".join(d.text for d in list(read_conll(DATA / "dev.conll"))[:40])
     tokens = llm.tokenize(text.encode())[:512]
     prompt_rate = 0.0
@@ -85,9 +87,9 @@ def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0,
     params = llama_cpp.llama_context_default_params()
     params.n_ctx, params.n_seq_max, params.kv_unified = 2048, parallel, True
     params.n_threads = params.n_threads_batch = threads
-    model_params = llama_cpp.llama_model_default_params()
-    model_params.n_gpu_layers = gpu_layers
-    model_handle = llama_cpp.llama_model_load_from_file(model.encode(), model_params)
+    weights_params = model_params()
+    weights_params.n_gpu_layers = gpu_layers
+    model_handle = llama_cpp.llama_model_load_from_file(model.encode(), weights_params)
     ctx = llama_cpp.llama_init_from_model(model_handle, params)
     batch = llama_cpp.llama_batch_init(parallel, 0, 1)
     steps = 64

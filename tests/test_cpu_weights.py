@@ -11,6 +11,7 @@ import numpy as np
 import orjson
 
 from ieclid.backends.cpu_weights import copy_path, cpu_weights, wants_copy
+from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.gguf_info import read_gguf
 from ieclid.models import ALIGNED_ADAPTER, embedded_model_path
 
@@ -36,7 +37,8 @@ def test_the_copy_is_nearly_the_same_model():
     text = b"<|im_start|>user\nList the people in: Barack Obama met Angela Merkel in Berlin.<|im_end|>\n"
     logits = []
     for path in (model, cpu_weights(model)):
-        llm = llama_cpp.Llama(model_path=path, n_ctx=256, n_threads=2, logits_all=True, verbose=False)
+        with weights_off_amx():
+            llm = llama_cpp.Llama(model_path=path, n_ctx=256, n_threads=2, logits_all=True, verbose=False)
         llm.eval(llm.tokenize(text, special=True))
         logits.append(np.array(llm.scores[llm.n_tokens - 1]))
         llm.close()

@@ -29,11 +29,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# `python -m llama_cpp.server`, its model loaded as ieclid loads one: on an AMX build, weights kept
+# out of the AMX buffers whose kernel crashed decoding here (ieclid/backends/weight_buffers.py).
+SERVE = ("import runpy\nfrom ieclid.backends.weight_buffers import weights_off_amx\n"
+         "with weights_off_amx():\n    runpy.run_module('llama_cpp.server', run_name='__main__')")
+
+
 @pytest.fixture(scope="module")
 def server():
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", embedded_model_path(), "--host", "127.0.0.1",
+        [sys.executable, "-c", SERVE, "--model", embedded_model_path(), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )

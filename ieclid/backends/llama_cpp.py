@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ieclid.backends.cpu_weights import COPY_QUANT, cpu_weights
+from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
 
 if TYPE_CHECKING:
@@ -120,7 +121,8 @@ class GgufText:
         self._llama_cpp = llama_cpp
         self.model_path = model_path
         try:
-            self.llm = llama_cpp.Llama(model_path=model_path, verbose=False, **params)
+            with weights_off_amx():
+                self.llm = llama_cpp.Llama(model_path=model_path, verbose=False, **params)
         except (ValueError, RuntimeError) as exc:
             raise IeclidError(f"cannot load model {model_path}: {exc}") from None
         self.metadata = dict(self.llm.metadata)

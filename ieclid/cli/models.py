@@ -191,6 +191,9 @@ def _backend() -> str:
     """What this llama.cpp build can do: loads llama_cpp (not the model)."""
     import llama_cpp
 
+    from ieclid.backends.weight_buffers import amx_build
+
     features = llama_cpp.llama_print_system_info().decode(errors="replace")
     gpu = "GPU offload" if llama_cpp.llama_supports_gpu_offload() else "CPU only (built without GPU offload)"
-    return f"llama-cpp-python {llama_cpp.__version__}, {gpu}; {features.strip()[:120]}"
+    amx = "; AMX build: weights kept out of AMX buffers" if amx_build() else ""
+    return f"llama-cpp-python {llama_cpp.__version__}, {gpu}{amx}; {features.strip()[:120]}"

@@ -15,6 +15,7 @@ import json
 import re
 from pathlib import Path
 
+from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
 from ieclid.profiles import PROFILE_KEY
 
@@ -160,10 +161,11 @@ def verify(adapter_dir: Path, base_dir: Path, base_gguf: str, adapter_gguf: Path
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     tuned = load_tuned(base_dir, adapter_dir)
     base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32).eval()
-    plain = llama_cpp.Llama(model_path=base_gguf, n_ctx=512, logits_all=True, verbose=False)
-    adapted = llama_cpp.Llama(
-        model_path=base_gguf, lora_path=str(adapter_gguf), n_ctx=512, logits_all=True, verbose=False
-    )
+    with weights_off_amx():
+        plain = llama_cpp.Llama(model_path=base_gguf, n_ctx=512, logits_all=True, verbose=False)
+        adapted = llama_cpp.Llama(
+            model_path=base_gguf, lora_path=str(adapter_gguf), n_ctx=512, logits_all=True, verbose=False
+        )
     hf_change, cpp_change = [], []
     try:
         for text in PROBES:

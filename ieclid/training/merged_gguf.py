@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ieclid.backends.quantizer import FTYPES, quantize
+from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
 from ieclid.gguf_info import read_gguf
 from ieclid.profiles import PROFILE_KEY
@@ -101,7 +102,8 @@ def verify_merged(run: Path, lora: bool, exported: Path) -> dict:
 
     tokenizer = AutoTokenizer.from_pretrained(run / "base")
     model = tuned_model(run, lora)
-    llm = llama_cpp.Llama(model_path=str(exported), n_ctx=512, logits_all=True, verbose=False)
+    with weights_off_amx():
+        llm = llama_cpp.Llama(model_path=str(exported), n_ctx=512, logits_all=True, verbose=False)
     cosines, agree, total = [], 0, 0
     try:
         for text in PROBES:
