@@ -68,7 +68,20 @@ def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0,
     """Prompt rate, and generation rate of `parallel` sequences decoded together (one
     llama_decode per step, nothing else), in tokens/s, of this model here: the best of
     `repeats` short bursts, since a burst shares the CPU with whatever else runs (single
-    measurements here spread from 218 to 351 tokens/s) and the floor is what the CPU can do."""
+    measurements here spread from 218 to 351 tokens/s) and the floor is what the CPU can do.
+
+    Measured in a thread of its own, which takes its OpenMP team with it when it ends. A team
+    left on the calling thread made a later ieclid run in the same process (its batch engine
+    thread has a team of its own) take 57 s instead of 37, as slow as with OMP_WAIT_POLICY=passive:
+    with more threads than cores in its teams, libgomp shortens how long a barrier spins before
+    it sleeps."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_rates, model, threads, parallel, gpu_layers, repeats).result()
+
+
+def _rates(model: str, threads: int, parallel: int, gpu_layers: int, repeats: int) -> tuple[float, float]:
     import llama_cpp
 
     with weights_off_amx():
