@@ -4,13 +4,15 @@ run that cannot write it goes on with the model as it is."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import orjson
 
-from ieclid.backends.cpu_weights import copy_path, cpu_weights, wants_copy
+from ieclid.backends.cpu_weights import copy_path, cpu_weights, source_note, wants_copy
 from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.gguf_info import read_gguf
 from ieclid.models import ALIGNED_ADAPTER, embedded_model_path
@@ -28,6 +30,28 @@ def test_a_small_q4_1_model_gets_one_q8_0_copy():
     assert cpu_weights(model) == copy and os.stat(copy).st_mtime_ns == made  # made once
     assert not wants_copy(copy)  # Q8_0 has fast kernels
     assert not wants_copy(str(ALIGNED_ADAPTER))  # an adapter is not a model
+
+
+def test_copies_no_run_will_load_again_are_deleted(tmp_path, monkeypatch):
+    monkeypatch.setenv("IECLID_HOME", str(tmp_path / "home"))
+    first, second = tmp_path / "venv-a" / "model.gguf", tmp_path / "venv-b" / "model.gguf"
+    for source in (first, second):
+        source.parent.mkdir()
+        shutil.copyfile(embedded_model_path(), source)
+    old, other = Path(cpu_weights(str(first))), Path(cpu_weights(str(second)))
+    assert source_note(old).read_text() == str(first.resolve())
+    legacy = old.with_name("SmolLM2.0123456789abcdef.Q8_0.gguf")  # made before copies noted a source
+    legacy.write_bytes(b"")
+
+    os.utime(first, ns=(1, 1))  # the model file is replaced: its old copy will not be loaded again
+    new = Path(cpu_weights(str(first)))
+    assert new != old and new.is_file() and other.is_file()  # the other file's copy is still wanted
+    assert not old.exists() and not source_note(old).exists() and not legacy.exists()
+
+    shutil.rmtree(second.parent)  # its virtual environment is removed
+    os.utime(first, ns=(2, 2))
+    newest = Path(cpu_weights(str(first)))
+    assert sorted(newest.parent.iterdir()) == sorted([newest, source_note(newest)])
 
 
 def test_the_copy_is_nearly_the_same_model():
