@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 # Tests never read or write the user's model registry (nor its default model).
 os.environ["IECLID_HOME"] = tempfile.mkdtemp(prefix="ieclid-test-home-")
+atexit.register(shutil.rmtree, os.environ["IECLID_HOME"], ignore_errors=True)  # it holds a 145 MB model copy
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
