@@ -99,10 +99,14 @@ def save_registry(registry: dict) -> None:
 
 
 def delete_pulled(path: Path) -> None:
-    """Remove a pulled file: the Hub cache's snapshot link and the blob it points to."""
+    """Remove a pulled file: the Hub cache's snapshot link, the blob it points to, and the blob's
+    CPU copy if one was made."""
+    from ieclid.backends.cpu_weights import drop_copies  # it imports this module
+
     target = path.resolve()
     path.unlink(missing_ok=True)
     target.unlink(missing_ok=True)
+    drop_copies(target)
 
 
 def embedded_model_path() -> str:

@@ -105,7 +105,9 @@ def test_pulled_model_extracts_then_default_and_rm(tmp_path):
     out = run(tmp_path, None, "extract", "--quiet", "-", stdin="Angela Merkel visited Paris.\n")
     assert orjson.loads(out.stdout)["model"] == "smol.Q4_1" + COPY
     path = Path(listed(tmp_path, name)["path"])
+    assert len(list((tmp_path / "cpu-weights").glob("*.gguf"))) == 1  # run as its CPU copy
     assert run(tmp_path, None, "models", "rm", name).returncode == 0
+    assert not list((tmp_path / "cpu-weights").iterdir())  # its CPU copy goes with it
     assert not path.exists() and run(tmp_path, None, "models", "default").stdout.strip() == "smollm2-ie"
     one_line_error(run(tmp_path, None, "extract", "--model", name, "-", stdin="x\n"), 2, "is not pulled yet")
     one_line_error(run(tmp_path, None, "models", "rm", name), 2, "no pulled or added model")

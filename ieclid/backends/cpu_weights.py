@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from ieclid.errors import IeclidError
@@ -88,15 +89,28 @@ def prune_copies(*, keep: Path, source: Path) -> None:
     """Delete the other copies no run will load again: those of `source` as it was before it was
     replaced, those whose source file is gone, and those made before copies noted their source.
     A run that has one loaded keeps its memory map; the next run that wants it remakes it."""
-    for other in keep.parent.glob(f"*.{COPY_QUANT}.gguf"):
-        if other == keep:
-            continue
-        note = source_note(other)
+    for copy, was in _copies():
+        if copy != keep and (was is None or was == source or not was.exists()):
+            _delete(copy)
+
+
+def drop_copies(source: Path) -> None:
+    """Delete the copies of `source`, a model file being deleted (`ieclid models rm`)."""
+    for copy, was in _copies():
+        if was == source:
+            _delete(copy)
+
+
+def _copies() -> Iterator[tuple[Path, Path | None]]:
+    """Every copy under the home, with the source file its note names (None: it has no note)."""
+    for copy in (home() / "cpu-weights").glob(f"*.{COPY_QUANT}.gguf"):
         try:
-            was = Path(note.read_text(encoding="utf-8"))
+            yield copy, Path(source_note(copy).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
-            was = None
-        if was is None or was == source or not was.exists():
-            with contextlib.suppress(OSError):
-                other.unlink()
-                note.unlink(missing_ok=True)
+            yield copy, None
+
+
+def _delete(copy: Path) -> None:
+    with contextlib.suppress(OSError):
+        copy.unlink()
+        source_note(copy).unlink(missing_ok=True)
