@@ -116,6 +116,32 @@ class RecordBuilder:
         if message not in self.warnings:
             self.warnings.append(message)
 
+    def absorb(self, part: RecordBuilder) -> None:
+        """Add what `part` (a builder of the same document, one chunk's, filled on its own) holds,
+        as if it had been added here: the same merging of duplicates, the same order. Tables are
+        not absorbed: a table's chunks depend on each other and are filled in one builder."""
+        ids = {e["id"]: self.add_entity(e["label"], e.get("model_text", e["text"]), e["start"], e["end"],
+                                        e["status"], e.get("score")) for e in part.entities}
+        events = {}
+        for event in part.events:
+            events[event["id"]] = self.add_event(event["label"], ids[event["trigger"]], event.get("score"))
+            for argument in event["arguments"]:
+                self.add_argument(events[event["id"]], argument["role"], ids[argument["ref"]],
+                                  argument.get("score"))
+        ends = events if self.task == "ere" else ids
+        for relation in part.relations:
+            self.add_relation(relation["label"], ends[relation["head"]], ends[relation["tail"]],
+                              relation.get("score"))
+        for item in part.tuples:
+            slots = {k: ids[v] if v else v for k, v in item.items() if k not in ("id", "score")}
+            self.add_tuple(slots, item.get("score"))
+        for message in part.warnings:
+            self.warn(message)
+        self.prompt_tokens += part.prompt_tokens
+        self.cached_prompt_tokens += part.cached_prompt_tokens
+        self.completion_tokens += part.completion_tokens
+        self.forced_tokens += part.forced_tokens
+
     def build(self, seconds: float) -> dict:
         record: dict = {
             "id": self.doc_id,

@@ -21,3 +21,48 @@ def test_fuzzy_entities_keep_the_model_text():
     b.add_entity("location", "New York", 0, 8, "fuzzy", None)
     (entity,) = b.build(0)["entities"]
     assert entity["text"] == "new york" and entity["model_text"] == "New York"
+
+
+def _fill(builder: RecordBuilder, chunk: int) -> None:
+    """What extraction adds for chunk 0 or 1 of 'Ann met Bob in Rome. Bob left Rome.': items of
+    every kind, and in chunk 1 an entity, an event and a warning chunk 0 has too."""
+    if chunk == 0:
+        ann = builder.add_entity("person", "Ann", 0, 3, "exact", 0.4)
+        bob = builder.add_entity("person", "Bob", 8, 11, "exact", None)
+        met = builder.add_entity("meet", "met", 4, 7, "exact", 0.8)
+        event = builder.add_event("meet", met, 0.8)
+        builder.add_argument(event, "who", ann, 0.5)
+        builder.add_relation("knows", ann, bob, 0.6)
+        builder.add_tuple({"predicate": met, "subject": ann, "object": bob, "time": None, "location": None}, 0.7)
+        builder.warn("answer cut off")
+    else:
+        bob = builder.add_entity("person", "Bob", 8, 11, "exact", 0.9)  # also in chunk 0
+        left = builder.add_entity("leave", "left", 25, 29, "exact", None)
+        rome = builder.add_entity("place", "rome", 30, 34, "fuzzy", 0.3)
+        builder.add_entity("person", "Carl", None, None, "unplaced", None)
+        event = builder.add_event("leave", left, None)
+        builder.add_argument(event, "who", bob, 0.5)
+        builder.add_relation("in", bob, rome, None)
+        builder.add_tuple({"predicate": left, "subject": bob, "object": rome, "time": None, "location": None}, None)
+        builder.warn("answer cut off")
+        builder.warn("the model repeated itself")
+    builder.prompt_tokens += 10 + chunk
+    builder.completion_tokens += 3
+
+
+def test_chunks_filled_apart_and_absorbed_make_the_same_record():
+    """A long document's chunks are extracted at once, each into a builder of its own, and then
+    absorbed in order: the record is the one filling a single builder chunk by chunk gives."""
+    text = "Ann met Bob in Rome. Bob left Rome."
+    for task in ("ner", "re", "ee", "openie"):
+        whole = RecordBuilder("d", task, "s", "m", "p", text)
+        _fill(whole, 0)
+        _fill(whole, 1)
+        absorbed = RecordBuilder("d", task, "s", "m", "p", text)
+        for chunk in (0, 1):
+            part = RecordBuilder("d", task, "s", "m", "p", text)
+            _fill(part, chunk)
+            absorbed.absorb(part)
+        assert absorbed.build(0) == whole.build(0)
+    assert whole.build(0)["entities"][2] == {"id": "T3", "label": "person", "text": "Bob", "start": 8, "end": 11,
+                                              "status": "exact", "score": 0.9}
