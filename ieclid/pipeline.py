@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Protocol
 
 from ieclid.backends.schedule import Schedule
@@ -61,6 +63,43 @@ class ExtractOptions:
     request: Request = field(default_factory=Request)
 
 
+def _only(parts: list[RecordBuilder]) -> RecordBuilder:
+    return parts[0]
+
+
+@dataclass
+class Plan:
+    """One document's work: `parts` that may run at once (each asks the backend in turn, so in
+    process the batch engine decodes them together like documents), and `join`, which makes one
+    builder of their builders. A document that cannot be worked on has an `error` and one part
+    that does nothing, so that it keeps its place among the others."""
+
+    doc: Document
+    task: str
+    parts: list[Callable[[], RecordBuilder | None]] = field(default_factory=lambda: [lambda: None])
+    join: Callable[[list[RecordBuilder]], RecordBuilder] = _only
+    error: str | None = None
+
+    def run(self, part: int) -> tuple[RecordBuilder | Exception | None, float, float]:
+        """Run one part: what it made (or the error it raised), and when it started and ended."""
+        started = time.perf_counter()
+        try:
+            made = self.parts[part]()
+        except (ValueError, IeclidError) as exc:
+            made = exc
+        return made, started, time.perf_counter()
+
+    def record(self, runs: list[tuple[RecordBuilder | Exception | None, float, float]]) -> dict:
+        """The record, from every part's run in order; a part's error is the document's."""
+        if self.error is not None:
+            return error_record(self.doc.id, self.task, self.error)
+        for made, _, _ in runs:
+            if isinstance(made, Exception):
+                return error_record(self.doc.id, self.task, f"{self.doc.id}: {made}")
+        builder = self.join([made for made, _, _ in runs])
+        return builder.build(max(end for *_, end in runs) - min(start for _, start, _ in runs))
+
+
 class Extractor:
     def __init__(self, backend: Backend, profile: Profile, options: ExtractOptions) -> None:
         self.backend = backend
@@ -69,20 +108,40 @@ class Extractor:
 
     def extract(self, doc: Document) -> dict:
         """One record for one document; errors become an error record, never an exception."""
+        plan = self.plan(doc)
+        return plan.record([plan.run(part) for part in range(len(plan.parts))])
+
+    def plan(self, doc: Document) -> Plan:
+        """The document's work, in parts that may run at once: one per chunk where chunks are
+        independent (not a table, whose first chunk sets the columns for the rest), else one."""
         task = self.options.task
         if doc.error:
-            return error_record(doc.id, task, doc.error)
-        started = time.perf_counter()
+            return Plan(doc, task, error=doc.error)
+        if task == "rc" or (task == "ere" and has_markers(doc.text, "e1")):
+            return Plan(doc, task, [partial(self._classify, doc)])
+        if task == "eae":
+            return Plan(doc, task, [partial(self._marked_event, doc)])
+        opts = self.options
         try:
-            if task == "rc" or (task == "ere" and has_markers(doc.text, "e1")):
-                builder = self._classify(doc)
-            elif task == "eae":
-                builder = self._marked_event(doc)
-            else:
-                builder = self._extract_chunks(doc)
+            chunks, warnings = chunk_text(
+                doc.text, opts.max_chunk_tokens, self.backend.count_tokens, opts.chunk_overlap
+            )
         except (ValueError, IeclidError) as exc:
-            return error_record(doc.id, task, f"{doc.id}: {exc}")
-        return builder.build(time.perf_counter() - started)
+            return Plan(doc, task, error=f"{doc.id}: {exc}")
+        builder = self._builder(doc.id, doc.text)
+        for warning in warnings:
+            builder.warn(warning)
+        if task == "table":
+            return Plan(doc, task, [partial(self._fill, builder, chunks)])
+
+        def absorbed(parts: list[RecordBuilder]) -> RecordBuilder:
+            for part in parts:
+                builder.absorb(part)
+            return builder
+
+        groups = [[chunk] for chunk in chunks] or [[]]
+        parts = [partial(self._fill, self._builder(doc.id, doc.text), group) for group in groups]
+        return Plan(doc, task, parts, absorbed)
 
     def _builder(self, doc_id: str, text: str) -> RecordBuilder:
         return RecordBuilder(
@@ -151,14 +210,9 @@ class Extractor:
         if label not in allowed:
             builder.warn(f"{what} outside the schema: {label!r}")
 
-    def _extract_chunks(self, doc: Document) -> RecordBuilder:
+    def _fill(self, builder: RecordBuilder, chunks: list[Chunk]) -> RecordBuilder:
+        """Extract from these chunks, in order, into `builder`."""
         opts = self.options
-        builder = self._builder(doc.id, doc.text)
-        chunks, warnings = chunk_text(
-            doc.text, opts.max_chunk_tokens, self.backend.count_tokens, opts.chunk_overlap
-        )
-        for warning in warnings:
-            builder.warn(warning)
         for chunk in chunks:
             if opts.task in ("ner", "re"):
                 self._entities(builder, chunk)

@@ -314,6 +314,25 @@ def _result(future, noted: threading.Event):
     raise KeyboardInterrupt
 
 
+def extract_records(
+    extractor: Extractor, documents: Iterable[Document], in_flight: int = 1
+) -> Iterator[dict]:
+    """Records in input order. With `in_flight` > 1, the parts of documents (their chunks) are
+    what is worked on at once, so a long document's chunks are decoded together as short
+    documents are; a record is made when its document's last part is done."""
+    if in_flight <= 1:
+        yield from map(extractor.extract, documents)
+        return
+    parts = ((plan, number) for plan in map(extractor.plan, documents) for number in range(len(plan.parts)))
+    runs: list = []
+    for plan, number, run in extract_each(lambda part: (*part, part[0].run(part[1])), parts, in_flight,
+                                          extractor.backend.schedule):
+        runs.append(run)
+        if number == len(plan.parts) - 1:
+            yield plan.record(runs)
+            runs = []
+
+
 def extract_all(
     extractor: Extractor,
     documents: Iterable[Document],
@@ -323,7 +342,7 @@ def extract_all(
 ) -> int:
     """Write one record per document; returns how many documents failed."""
     failed = 0
-    for record in extract_each(extractor.extract, documents, in_flight, extractor.backend.schedule):
+    for record in extract_records(extractor, documents, in_flight):
         writer.write(record)
         if "error" in record:
             failed += 1

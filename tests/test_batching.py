@@ -13,7 +13,7 @@ from ieclid.datasets import read_conll
 from ieclid.documents import Document
 from ieclid.errors import IeclidError
 from ieclid.models import embedded_model_path
-from ieclid.run import RunSettings, extract_each, open_extractor
+from ieclid.run import RunSettings, extract_each, extract_records, open_extractor
 
 SYSTEM = ("You label the sentiment of product reviews. Answer with one word: positive, negative or "
           "neutral. Be brief and do not explain.")
@@ -160,6 +160,35 @@ def test_batched_runs_repeat_bit_for_bit(shared_data):
         backend.close()
     assert first == second
     assert sum(len(r["entities"]) for r in first) > 0
+
+
+def test_a_long_documents_chunks_are_decoded_together(shared_data):
+    """One long document is worked on like many short ones: its chunks' answers share the batch,
+    the run repeats bit for bit, offsets point into the whole text, and the prompts are the ones
+    read one chunk after another."""
+    sentences = [d.text for d in list(read_conll(shared_data / "wnut17" / "test.conll"))[:12]]
+    text = " ".join(sentences)
+    settings = RunSettings(task="ner", schema="wnut17", model="smollm2", threads=2, sequences=4, ctx=2048,
+                           max_chunk_tokens=48)
+    extractor, backend = open_extractor(settings)
+    try:
+        assert len(extractor.plan(Document("long", text)).parts) > 4
+
+        def run(in_flight: int) -> dict:
+            (record,) = extract_records(extractor, [Document("long", text)], in_flight)
+            record["usage"].pop("seconds")
+            record["usage"].pop("cached_prompt_tokens")  # a later run finds the prefix cached
+            return record
+
+        together, again = run(settings.in_flight), run(settings.in_flight)
+        assert backend._engine.busiest == 4
+        one_by_one = run(1)
+    finally:
+        backend.close()
+    assert together == again
+    assert together["usage"]["prompt_tokens"] == one_by_one["usage"]["prompt_tokens"]
+    exact = [e for e in together["entities"] if e["status"] == "exact"]
+    assert exact and all(text[e["start"]:e["end"]] == e["text"] for e in exact)
 
 
 def test_an_ending_rule_ends_answers_early_one_by_one_and_batched(backend, batched):

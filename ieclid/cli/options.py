@@ -120,9 +120,9 @@ BASE_URL = typer.Option(
 )
 PARALLEL = typer.Option(
     None, "--parallel",
-    help="In-process: documents whose answers are decoded together in one batch (default: 8; 1 decodes "
-    "one answer at a time). Any N repeats bit for bit from run to run; records of different N may "
-    "differ where the model's top two choices were close.",
+    help="In-process: documents (or chunks of a long one) whose answers are decoded together in one "
+    "batch (default: 8; 1 decodes one answer at a time). Any N repeats bit for bit from run to run; "
+    "records of different N may differ where the model's top two choices were close.",
 )
 CONCURRENCY = typer.Option(
     None, "--concurrency", help="openai backend: documents in flight at once (default: 4 per server)."
