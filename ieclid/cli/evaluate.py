@@ -162,8 +162,7 @@ def _run_model(documents, settings, save: str, quiet: bool) -> list[dict]:
                 writer.write(record)
                 advance(record)
 
-            return evaluation.predict(documents, extractor.extract, on_record, settings.in_flight,
-                                      backend.schedule)
+            return evaluation.predict(documents, extractor, on_record, settings.in_flight)
     finally:
         writer.close()
         backend.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ieclid.backends.schedule import Schedule
 from ieclid.datasets import (
     READERS,
     Annotated,
@@ -23,7 +22,8 @@ from ieclid.errors import UsageError
 from ieclid.evaluation import carb, semeval
 from ieclid.evaluation.spans import PRF, SpanScores
 from ieclid.evaluation.tables import TableScores
-from ieclid.run import extract_each
+from ieclid.pipeline import Extractor
+from ieclid.run import extract_records
 from ieclid.tasks.markers import strip_markers
 
 EVENT_TASKS = ("ed", "eae", "ee")
@@ -88,16 +88,15 @@ def align(gold: list[Annotated], records: list[dict], task: str) -> list[dict | 
 
 def predict(
     gold: list[Annotated],
-    extract: Callable[[Document], dict],
+    extractor: Extractor,
     on_record: Callable[[dict], None] | None = None,
     in_flight: int = 1,
-    schedule: Schedule | None = None,
 ) -> list[dict]:
-    """Run extraction on the gold texts (rc: with their markers); `in_flight` and `schedule` as
-    for `extract_each`."""
+    """Run extraction on the gold texts (rc: with their markers), as `ieclid extract` does
+    (`extract_records`)."""
     records = []
     documents = (Document(doc.id, doc.text) for doc in gold)
-    for record in extract_each(extract, documents, in_flight, schedule):
+    for record in extract_records(extractor, documents, in_flight):
         records.append(record)
         if on_record:
             on_record(record)
