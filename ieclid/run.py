@@ -22,7 +22,7 @@ from ieclid.documents import Document
 from ieclid.errors import UsageError
 from ieclid.gguf_info import read_gguf
 from ieclid.outputs import JsonlWriter
-from ieclid.pipeline import ExtractOptions, Extractor
+from ieclid.pipeline import ExtractOptions, Extractor, Plan
 from ieclid.profiles import PROFILES, guess_profile, is_adelie_release, make_profile
 from ieclid.schema import Schema, load_schema, schema_from_labels
 from ieclid.tasks import SPAN_TASKS, Request, check_task_schema
@@ -323,10 +323,13 @@ def extract_records(
     if in_flight <= 1:
         yield from map(extractor.extract, documents)
         return
+    def work(part: tuple[Plan, int]) -> tuple[Plan, int, tuple]:
+        plan, number = part
+        return plan, number, plan.run(number)
+
     parts = ((plan, number) for plan in map(extractor.plan, documents) for number in range(len(plan.parts)))
     runs: list = []
-    for plan, number, run in extract_each(lambda part: (*part, part[0].run(part[1])), parts, in_flight,
-                                          extractor.backend.schedule):
+    for plan, number, run in extract_each(work, parts, in_flight, extractor.backend.schedule):
         runs.append(run)
         if number == len(plan.parts) - 1:
             yield plan.record(runs)
