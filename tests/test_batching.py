@@ -42,11 +42,9 @@ def batched():
 
 
 def test_batched_answers_equal_one_by_one_answers(backend, batched):
-    # The engine reads a prompt's last token in a step of its own, and several sequences in one
-    # batch take other kernels and sum in another order. Whether that changes any bit depends on
-    # the CPU's kernels (equal on one machine here; on an AMD EPYC an unconstrained answer of
-    # this model flipped a close word), so the check is the same grammar-held choices and
-    # log-probabilities within a small distance (measured: mean 0.07 nats).
+    # On the CPU one answer at a time goes through the engine too, and the engine lays out the KV
+    # cache so that company changes no sum (backends/cells.py): the same texts and log-
+    # probabilities, bit for bit.
     alone = [backend.complete(p, grammar=GRAMMAR, max_tokens=24, temperature=0.0) for p in prompts(backend)]
     one_by_one = [batched.complete(p, grammar=GRAMMAR, max_tokens=24, temperature=0.0) for p in prompts(batched)]
     # decoded together the way a run does it, so which answers share a step repeats (threads that
@@ -56,9 +54,7 @@ def test_batched_answers_equal_one_by_one_answers(backend, batched):
     assert batched._engine.busiest == 4
     for answers in (one_by_one, together):
         assert [c.text for c in answers] == [c.text for c in alone]
-        differences = [abs(x[1] - y[1]) for a, b in zip(alone, answers, strict=True)
-                       for x, y in zip(a.token_ends, b.token_ends, strict=True) if x[1] is not None]
-        assert sum(differences) / len(differences) < 0.2
+        assert [c.token_ends for c in answers] == [c.token_ends for c in alone]
     assert all(c.text in ("positive.", "negative.", "neutral.") for c in together)
     assert all(c.forced_tokens for c in together)  # the "." at least is never decoded
 
@@ -81,10 +77,11 @@ def test_a_bad_request_fails_alone(batched):
 
 
 def test_a_small_context_is_shared_without_overflow():
-    """Admission waits for room: 60-token answers to ~47-token prompts in 256 tokens of KV. The
-    34 tokens the prompts share are counted once, so three answers fit together (counting every
-    prompt whole, 47 + 60 tokens each, would admit one at a time)."""
-    backend = LlamaCppBackend(embedded_model_path(), threads=2, ctx=256, parallel=4)
+    """Admission waits for room: 60-token answers to ~47-token prompts in 304 tokens of KV, of
+    which the CPU layout keeps 32 for itself. The 34 tokens the prompts share are counted once (32
+    of them: whole chunks of 16 cells; each answer's own 75 cells take 80), so three answers fit
+    together (counting every prompt whole, 47 + 60 tokens each, would admit two)."""
+    backend = LlamaCppBackend(embedded_model_path(), threads=2, ctx=304, parallel=4)
     try:
         results = run_all(backend, None, workers=4, max_tokens=60)
         busiest = backend._engine.busiest

@@ -31,16 +31,16 @@ def test_the_forced_text_and_whether_it_runs_to_the_end(backend):
 
 def test_an_answer_is_decoded_only_until_the_rest_is_forced(backend, monkeypatch):
     """Each chosen token but the last is decoded; the option's rest and `"}` are not."""
-    steps: list[list[int]] = []
-    evaluate = backend.llm.eval
-    monkeypatch.setattr(backend.llm, "eval", lambda tokens: (steps.append(list(tokens)), evaluate(tokens)))
+    steps: list[int] = []  # the batch rows whose logits were read (on the CPU the engine decodes)
+    logits = backend._engine._logits
+    monkeypatch.setattr(backend._engine, "_logits", lambda row: (steps.append(row), logits(row))[1])
     completion = backend.complete(_prompt(backend, "Does smoke cause fire?"), grammar=RELATION, max_tokens=32)
     assert completion.text in ('{"relation": "cause-effect"}', '{"relation": "effect-cause"}')
     assert completion.stopped == "eos"
     chosen = [logprob for _, logprob in completion.token_ends if logprob is not None]
     assert completion.forced_tokens == completion.completion_tokens - len(chosen) > 0
     assert completion.token_ends[-1][1] is None  # `"}` was forced
-    assert len(steps) == len(chosen)  # the prompt, then every chosen token but the last
+    assert len(steps) == len(chosen)  # after the prompt, then after every chosen token but the last
 
 
 def test_forcing_the_end_changes_no_answer(backend, monkeypatch):
@@ -57,9 +57,13 @@ def test_forcing_the_end_changes_no_answer(backend, monkeypatch):
 
 
 def test_a_grammar_that_forces_the_whole_answer_is_not_decoded(backend, monkeypatch):
-    evaluated: list[int] = []
-    evaluate = backend.llm.eval
-    monkeypatch.setattr(backend.llm, "eval", lambda tokens: (evaluated.extend(tokens), evaluate(tokens)))
+    """Nor is its prompt evaluated."""
+    from ieclid.backends import batching
+
+    evaluated: list[int] = []  # batch rows (on the CPU the engine decodes)
+    set_row = batching.set_row
+    monkeypatch.setattr(batching, "set_row", lambda batch, row, token, *rest: (
+        evaluated.append(token), set_row(batch, row, token, *rest)))
     completion = backend.complete(_prompt(backend, "Name two colours."), grammar='root ::= "[\\"red\\", \\"blue\\"]"\n',
                                   max_tokens=32)
     assert (completion.text, completion.stopped) == ('["red", "blue"]', "eos")

@@ -13,7 +13,9 @@ share once, in rows that belong to all their sequences. Room in the cache is cou
 way, shared cells once, so the batch fills up with answers instead of copies of one prefix.
 
 When requests join is up to a `Schedule` (ieclid/backends/schedule.py), which makes runs
-repeatable.
+repeatable. Where each row's KV cell lies is up to `cells.layout` (ieclid/backends/cells.py),
+which on the CPU makes an answer's sums those of the answer alone, so that any number of answers
+decoded together gives the same records.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ieclid.backends.cells import GROUP, layout
 from ieclid.backends.schedule import Schedule
 from ieclid.errors import IeclidError
 
@@ -44,6 +47,7 @@ class _Request:
     ending: Ending | None = None
     future: Future = field(default_factory=Future)
     document: int | None = None  # set by the schedule
+    generation: object = None  # llama_cpp.Generation, made when the request arrives
 
 
 @dataclass
@@ -117,10 +121,14 @@ class BatchEngine:
     def __init__(self, backend, slots: int, n_ctx: int, threads: int) -> None:
         lc = backend._llama_cpp
         self.backend, self.lc, self.slots, self.n_ctx = backend, lc, slots, n_ctx
+        self.cpu = backend.n_gpu_layers == 0  # where cells are laid out as if each answer were alone
+        # what requests may take: on the CPU a chunk less for the padding row, and one for the
+        # chunks their cells are rounded up to
+        self.room = n_ctx - 2 * GROUP if self.cpu else n_ctx
         params = lc.llama_context_params.from_buffer_copy(backend.llm.context_params)  # same settings
         params.n_ctx = n_ctx
         params.n_batch = params.n_ubatch = BATCH_TOKENS
-        params.n_seq_max = slots + 1  # the answers, and the reserved prefix sequence
+        params.n_seq_max = slots + 4  # the answers, the reserved prefix, and three for the cells' layout
         params.kv_unified = True
         params.n_threads = params.n_threads_batch = threads
         self.ctx = lc.llama_init_from_model(backend.llm.model, params)
@@ -131,7 +139,6 @@ class BatchEngine:
             adapters = (lc.llama_adapter_lora_p_ctypes * 1)(adapter)
             scales = (ctypes.c_float * 1)(backend.llm.lora_scale)
             lc.llama_set_adapters_lora(self.ctx, adapters, 1, scales)
-        self.memory = lc.llama_get_memory(self.ctx)
         self.batch = lc.llama_batch_init(BATCH_TOKENS, 0, slots + 1)  # a shared row: every sequence
         self.prefix_seq = slots
         self.prefix: list[int] = []  # the tokens held by the reserved sequence
@@ -161,13 +168,17 @@ class BatchEngine:
 
     def _run(self) -> None:
         block_interrupts()
+        # Here, not in the caller's thread: a thread that once decodes keeps an OpenMP team, and
+        # with more threads than cores in its teams libgomp spins less at barriers (1.5x slower).
+        self.cells = layout(self.lc, self.ctx, self.n_ctx, self.slots + 1, self.slots + 2, self.slots + 3,
+                            cpu=self.cpu)
         waiting: deque[_Request] = deque()
         active: dict[int, _Sequence] = {}
         staging: _Staged | None = None
         free = list(range(self.slots))
         while True:
             arrived, closing = self.schedule.take(idle=not (active or waiting or staging))
-            waiting.extend(arrived)
+            waiting.extend(request for request in arrived if self._prepare(request))
             if closing and not (active or waiting or staging):
                 return
             if staging is None and waiting and free:
@@ -178,16 +189,34 @@ class BatchEngine:
                 for sequence in active.values():
                     self._answer(sequence.request, error=exc)
                     sequence.generation.close()
-                for member in staging.members if staging else ():
-                    self._answer(member.request, error=exc)
-                for request in waiting:
+                for request in [*(m.request for m in staging.members if staging), *waiting]:
                     self._answer(request, error=exc)
+                    request.generation.close()
                 active.clear()
                 waiting.clear()
                 staging = None
-                self.lc.llama_memory_clear(self.memory, True)
+                self.cells.clear()
                 self.prefix, self.prefix_cells = [], []
                 free = list(range(self.slots))
+
+    def _prepare(self, request: _Request) -> bool:
+        """Give a request its grammar sampler and generation; answer it at once (False) if its
+        grammar is bad or forces the whole answer, which then needs no prompt evaluated."""
+        from ieclid.backends.llama_cpp import Generation
+
+        try:
+            sampler = self.backend._grammar(request.grammar) if request.grammar else None
+        except IeclidError as exc:
+            self._answer(request, error=exc)
+            return False
+        generation = Generation(self.backend, len(request.tokens), sampler, request.max_tokens,
+                                request.temperature, request.ending)
+        if generation.start():
+            self._answer(request, generation.completion())
+            generation.close()
+            return False
+        request.generation = generation
+        return True
 
     def _admit(
         self, waiting: deque[_Request], active: dict[int, _Sequence], free: list[int]
@@ -196,7 +225,8 @@ class BatchEngine:
         whatever their answers do; those that share what the first shares with the reserved
         sequence go together. None when not even the first fits yet."""
         first = waiting[0].tokens[:-1]  # each answer evaluates its last prompt token itself
-        keep = common_prefix(self.prefix, first)
+        align, span = self.cells.align, self.cells.span  # prefixes shared in whole chunks of cells
+        keep = common_prefix(self.prefix, first) // align * align
         held = set(self.prefix_cells[:keep])
         own = 0
         for sequence in active.values():
@@ -210,19 +240,20 @@ class BatchEngine:
             common = common_prefix(first, request.tokens[:-1]) if group else shared
             if common < keep:
                 break  # it shares less of the cached prefix: it goes in a later group
-            together = min(shared, common)
+            together = min(shared, common) // align * align
             needed = len(held) + (together - keep) + own + sum(
-                len(r.tokens) - together + r.max_tokens for r in [*group, request])
-            if needed > self.n_ctx and (group or active):
+                span(len(r.tokens) - together + r.max_tokens) for r in [*group, request])
+            if needed > self.room and (group or active):
                 break
             group.append(request)
-            shared = together
+            shared = min(shared, common)
         if not group:
             return None
         for _ in group:
             waiting.popleft()
+        shared = shared // align * align
         if keep < len(self.prefix):
-            self.lc.llama_memory_seq_rm(self.memory, self.prefix_seq, keep, -1)
+            self.cells.remove(self.prefix_seq, keep, -1)
         self.prefix = first[:shared]
         added = shared - keep
         self.prefix_cells = self.prefix_cells[:keep] + list(range(self.cell_ids, self.cell_ids + added))
@@ -231,8 +262,8 @@ class BatchEngine:
         for number, request in enumerate(group):
             slot = free.pop()
             if keep:
-                self.lc.llama_memory_seq_cp(self.memory, self.prefix_seq, slot, 0, keep)
-            cells = _Cells(self.prefix_cells, len(request.tokens) - shared + request.max_tokens)
+                self.cells.copy(self.prefix_seq, slot, 0, keep)
+            cells = _Cells(self.prefix_cells, span(len(request.tokens) - shared + request.max_tokens))
             members.append(_Member(request, slot, keep if number == 0 else shared, cells))
         everyone = (self.prefix_seq, *(m.slot for m in members))
         rows = [(first[pos], pos, everyone) for pos in range(keep, shared)]
@@ -244,21 +275,20 @@ class BatchEngine:
     def _step(self, active: dict[int, _Sequence], staging, free: list[int]):
         """One llama_decode: every active answer's next token, then as much of the staged prompt
         as fits; then each answer chooses its next token. Returns the staging left."""
-        from ieclid.backends.llama_cpp import Generation
-
         self.busiest = max(self.busiest, len(active))
-        row = 0
-        for sequence in active.values():
-            set_row(self.batch, row, sequence.token, sequence.pos, (sequence.seq,), True)
-            sequence.index = row
-            row += 1
+        answers = list(active.values())
+        rows = [(sequence.token, sequence.pos, (sequence.seq,), True) for sequence in answers]
         if staging:
-            while staging.fed < len(staging.rows) and row < BATCH_TOKENS:
-                set_row(self.batch, row, *staging.rows[staging.fed], False)
-                row += 1
+            while staging.fed < len(staging.rows) and len(rows) < BATCH_TOKENS - 1:  # room for a pad
+                rows.append((*staging.rows[staging.fed], False))
                 staging.fed += 1
-        if row:
-            self.batch.n_tokens = row
+        placed = self.cells.place(rows)
+        for row, (i, content) in enumerate(placed):
+            set_row(self.batch, row, *content)
+            if 0 <= i < len(answers):
+                answers[i].index = row
+        if placed:
+            self.batch.n_tokens = len(placed)
             status = self.lc.llama_decode(self.ctx, self.batch)
             if status != 0:
                 raise IeclidError(f"llama.cpp could not decode a batch (status {status}); lower --parallel "
@@ -266,20 +296,8 @@ class BatchEngine:
         if staging and staging.fed == len(staging.rows):
             for member in staging.members:
                 request, slot = member.request, member.slot
-                try:
-                    sampler = self.backend._grammar(request.grammar) if request.grammar else None
-                except IeclidError as exc:
-                    self._answer(request, error=exc)
-                    self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
-                    free.append(slot)
-                    continue
-                generation = Generation(self.backend, len(request.tokens), sampler, request.max_tokens,
-                                        request.temperature, request.ending)
+                generation, last = request.generation, len(request.tokens) - 1
                 generation.cached = member.reused
-                if generation.start():  # the grammar forces the whole answer: nothing to decode
-                    self._finish(request, generation, slot, free)
-                    continue
-                last = len(request.tokens) - 1
                 active[slot] = _Sequence(request, slot, generation, request.tokens[last], last, member.cells)
             staging = None
         for slot, sequence in list(active.items()):
@@ -305,7 +323,7 @@ class BatchEngine:
         """Answer a request whose generation is done (or failed), and free its slot and cells."""
         self._answer(request, None if error else generation.completion(), error)
         generation.close()
-        self.lc.llama_memory_seq_rm(self.memory, slot, -1, -1)
+        self.cells.remove(slot)
         free.append(slot)
 
     def _answer(self, request: _Request, result=None, error: Exception | None = None) -> None:

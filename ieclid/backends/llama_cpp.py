@@ -288,7 +288,11 @@ class LlamaCppBackend(GgufText):
         cpu_copy: bool = True,
     ) -> None:
         """`parallel` > 1: that many answers decoded together (continuous batching) in a context of
-        `ctx` tokens that they share; the model's own context then only serves the tokenizer.
+        `ctx` tokens that they share; the model's own context then only serves the tokenizer. On
+        the CPU one answer at a time goes through the batch engine too, whose layout of the KV
+        cache makes an answer's sums the same whatever company it keeps (backends/cells.py), so
+        that `--parallel 1` and `8` give the same records; not for recurrent models, whose state
+        cannot be cut back to a shared prefix.
         `cpu_copy`: with nothing offloaded, load the model's Q8_0 copy where its own weights have
         no fast CPU kernels (`cpu_weights`)."""
         import llama_cpp
@@ -301,13 +305,17 @@ class LlamaCppBackend(GgufText):
         if cpu_copy and n_gpu_layers == 0:
             check_gguf(model_path)
             weights = cpu_weights(model_path)
-        self._load_text(
-            weights, n_ctx=ctx if parallel <= 1 else 256, n_threads=threads, n_threads_batch=threads,
-            n_gpu_layers=n_gpu_layers, seed=seed, lora_path=lora,
-        )
+        engine = parallel > 1 or n_gpu_layers == 0
+        load = dict(n_threads=threads, n_threads_batch=threads, n_gpu_layers=n_gpu_layers, seed=seed,
+                    lora_path=lora)
+        self._load_text(weights, n_ctx=256 if engine else ctx, **load)
+        if engine and parallel <= 1 and (self.llm._is_recurrent or self.llm._is_hybrid):
+            engine = False
+            self.llm.close()
+            self._load_text(weights, n_ctx=ctx, **load)
         self.model_path, self.weights_path = model_path, weights
         self.lora = lora
-        self.n_ctx = self.llm.n_ctx() if parallel <= 1 else ctx
+        self.n_ctx = self.llm.n_ctx()
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self._n_vocab = self.llm.n_vocab()
         import numpy as np
@@ -315,10 +323,11 @@ class LlamaCppBackend(GgufText):
         # One stream for the run: reproducible with --seed, and two samples of one prompt differ.
         self._rng = np.random.default_rng(seed)
         self._engine = None
-        if parallel > 1:
+        if engine:
             from ieclid.backends.batching import BatchEngine
 
-            self._engine = BatchEngine(self, parallel, ctx, threads)
+            self._engine = BatchEngine(self, max(parallel, 1), ctx, threads)
+            self.n_ctx = self._engine.room
 
     @property
     def schedule(self):

@@ -122,7 +122,8 @@ PARALLEL = typer.Option(
     None, "--parallel",
     help="In-process: documents (or chunks of a long one) whose answers are decoded together in one "
     "batch (default: 8; 1 decodes one answer at a time). Any N repeats bit for bit from run to run; "
-    "records of different N may differ where the model's top two choices were close.",
+    "on the CPU every N gives the same records, on a GPU they may differ where the model's top two "
+    "choices were close.",
 )
 CONCURRENCY = typer.Option(
     None, "--concurrency", help="openai backend: documents in flight at once (default: 4 per server)."
