@@ -24,7 +24,7 @@ import time
 
 import orjson
 
-from ieclid.backends.batching import set_row
+from ieclid.backends.cells import set_row
 from ieclid.backends.weight_buffers import model_params
 from ieclid.models import resolve_model
 

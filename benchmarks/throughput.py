@@ -37,7 +37,7 @@ from pathlib import Path
 
 import orjson
 
-from ieclid.backends.batching import set_row
+from ieclid.backends.cells import set_row
 from ieclid.backends.cpu_weights import cpu_weights
 from ieclid.backends.weight_buffers import model_params, weights_off_amx
 from ieclid.datasets import read_conll

@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ieclid.backends.cells import GROUP, layout
+from ieclid.backends.cells import GROUP, layout, set_row
 from ieclid.backends.schedule import Schedule
 from ieclid.errors import IeclidError
 
@@ -52,11 +52,11 @@ class _Request:
 
 @dataclass
 class _Sequence:
-    """An admitted request: its sequence id in the KV cache, its next token and position."""
+    """An admitted request (whose generation it advances): its sequence id in the KV cache, its
+    next token and position."""
 
     request: _Request
     seq: int
-    generation: object  # llama_cpp.Generation
     token: int
     pos: int
     cells: _Cells
@@ -96,17 +96,6 @@ def block_interrupts() -> None:
     signal would leave the main thread waiting and the run going on."""
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-
-
-def set_row(batch, row: int, token: int, pos: int, seqs: tuple[int, ...], logits: bool) -> None:
-    """Write one row of a llama_batch: a token at a position, the sequences it belongs to (a
-    shared prefix row belongs to several), and whether its logits are wanted."""
-    batch.token[row] = token
-    batch.pos[row] = pos
-    batch.n_seq_id[row] = len(seqs)
-    for number, seq in enumerate(seqs):
-        batch.seq_id[row][number] = seq
-    batch.logits[row] = logits
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:
@@ -170,8 +159,8 @@ class BatchEngine:
         block_interrupts()
         # Here, not in the caller's thread: a thread that once decodes keeps an OpenMP team, and
         # with more threads than cores in its teams libgomp spins less at barriers (1.5x slower).
-        self.cells = layout(self.lc, self.ctx, self.n_ctx, self.slots + 1, self.slots + 2, self.slots + 3,
-                            cpu=self.cpu)
+        self.cells = layout(self.lc, self.ctx, self.batch, self.n_ctx, self.slots + 1, self.slots + 2,
+                            self.slots + 3, cpu=self.cpu)
         waiting: deque[_Request] = deque()
         active: dict[int, _Sequence] = {}
         staging: _Staged | None = None
@@ -188,7 +177,7 @@ class BatchEngine:
             except Exception as exc:  # every waiting caller must hear of it
                 for sequence in active.values():
                     self._answer(sequence.request, error=exc)
-                    sequence.generation.close()
+                    sequence.request.generation.close()
                 for request in [*(m.request for m in staging.members if staging), *waiting]:
                     self._answer(request, error=exc)
                     request.generation.close()
@@ -296,9 +285,9 @@ class BatchEngine:
         if staging and staging.fed == len(staging.rows):
             for member in staging.members:
                 request, slot = member.request, member.slot
-                generation, last = request.generation, len(request.tokens) - 1
-                generation.cached = member.reused
-                active[slot] = _Sequence(request, slot, generation, request.tokens[last], last, member.cells)
+                request.generation.cached = member.reused
+                last = len(request.tokens) - 1
+                active[slot] = _Sequence(request, slot, request.tokens[last], last, member.cells)
             staging = None
         for slot, sequence in list(active.items()):
             if sequence.index < 0:
@@ -307,22 +296,21 @@ class BatchEngine:
             sequence.index = -1
             error = None
             try:
-                token = sequence.generation.next_token(logits)
+                token = sequence.request.generation.next_token(logits)
             except IeclidError as exc:
                 token, error = None, exc
             if token is None:
                 del active[slot]
-                self._finish(sequence.request, sequence.generation, slot, free, error)
+                self._finish(sequence.request, slot, free, error)
             else:
                 sequence.token = token
                 sequence.pos += 1
         return staging
 
-    def _finish(self, request: _Request, generation, slot: int, free: list[int],
-                error: Exception | None = None) -> None:
+    def _finish(self, request: _Request, slot: int, free: list[int], error: Exception | None = None) -> None:
         """Answer a request whose generation is done (or failed), and free its slot and cells."""
-        self._answer(request, None if error else generation.completion(), error)
-        generation.close()
+        self._answer(request, None if error else request.generation.completion(), error)
+        request.generation.close()
         self.cells.remove(slot)
         free.append(slot)
 

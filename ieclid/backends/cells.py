@@ -35,6 +35,17 @@ Row = tuple[int, int, tuple[int, ...], bool]  # token, position, sequences, logi
 GROUP = 16  # cells in a chunk: a multiple of every CPU's SIMD width that llama.cpp sums in
 
 
+def set_row(batch, row: int, token: int, pos: int, seqs: tuple[int, ...], logits: bool) -> None:
+    """Write one row of a llama_batch: a token at a position, the sequences it belongs to (a
+    shared prefix row belongs to several), and whether its logits are wanted."""
+    batch.token[row] = token
+    batch.pos[row] = pos
+    batch.n_seq_id[row] = len(seqs)
+    for number, seq in enumerate(seqs):
+        batch.seq_id[row][number] = seq
+    batch.logits[row] = logits
+
+
 class LlamaCells:
     """The KV cache laid out by llama.cpp itself: each batch goes where it finds room."""
 
@@ -238,34 +249,27 @@ class _Blob:
         head = [struct.pack("<IiII", self.magic, seq, 1, n)]
         head += [struct.pack("<iIi", pos, 1, seq) for pos in positions]
         head.append(struct.pack("<II", int(self.v_trans), len(self.k_rows)))
-        parts: list[bytes | int] = []
+        data = bytearray(b"".join(head))
         for k_type, size in self.k_rows:
-            parts += [struct.pack("<iQ", k_type, size), n * size]
+            data += struct.pack("<iQ", k_type, size) + bytes(n * size)
         for v_type, element, n_embd in self.v_parts:
             if self.v_trans:
-                parts += [struct.pack("<iII", v_type, element, n_embd), n * element * n_embd]
+                data += struct.pack("<iII", v_type, element, n_embd) + bytes(n * element * n_embd)
             else:
-                parts += [struct.pack("<iQ", v_type, element), n * element]
-        data = bytearray(b"".join(head))
-        for part in parts:
-            data += part if isinstance(part, bytes) else bytes(part)
+                data += struct.pack("<iQ", v_type, element) + bytes(n * element)
         return data
 
 
-def layout(lc, ctx, n_ctx: int, filler: int, scratch: int, pad: int, cpu: bool) -> LlamaCells:
+def layout(lc, ctx, batch, n_ctx: int, filler: int, scratch: int, pad: int, cpu: bool) -> LlamaCells:
     """AlignedCells where llama.cpp computes on the CPU and its state format is the one read
-    here; otherwise llama.cpp's own layout (GPU kernels change with the batch's shape anyway)."""
+    here (from one cell decoded in `batch`); otherwise llama.cpp's own layout (GPU kernels change
+    with the batch's shape anyway)."""
     if not cpu:
         return LlamaCells(lc, ctx)
-    batch = lc.llama_batch_init(1, 0, 1)
-    try:  # token 0 at position 0 (llama_batch_init leaves the arrays unset)
-        batch.n_tokens = batch.n_seq_id[0] = 1
-        batch.token[0] = batch.pos[0] = batch.logits[0] = 0
-        batch.seq_id[0][0] = scratch
-        if lc.llama_decode(ctx, batch) != 0:
-            return LlamaCells(lc, ctx)
-    finally:
-        lc.llama_batch_free(batch)
+    set_row(batch, 0, 0, 0, (scratch,), False)
+    batch.n_tokens = 1
+    if lc.llama_decode(ctx, batch) != 0:
+        return LlamaCells(lc, ctx)
     size = lc.llama_state_seq_get_size(ctx, scratch)
     buffer = (ctypes.c_uint8 * size)()
     written = lc.llama_state_seq_get_data(ctx, buffer, size, scratch)
