@@ -4,12 +4,13 @@ ieclid's batch engine keeps one unified llama.cpp KV cache: the shared prefix (i
 demonstrations) once, then each answer's own cells (its sentence, its answer so far). llama.cpp
 computes every row's attention over all used cells up to the highest one (rounded up to 256),
 masking the cells of other sequences, so a row pays for the prefix and for the other answers'
-cells too. This times `--parallel` answer rows per `llama_decode` in five layouts: an empty
-cache; the prefix only; the prefix plus each answer's own cells; the same with flash attention
-(whose CPU kernel skips masked cells); the same with a KV stream per sequence instead (each
-row attends to its own stream only; llama.cpp copies the prefix into a stream only as a whole
-stream, which is how it is done here). Each figure is the best of --repeats bursts, alternated,
-because single bursts on a shared machine spread widely.
+cells too. This times `--parallel` answer rows per `llama_decode` in six layouts: an empty
+cache; the prefix only; the prefix plus each answer's own cells; the same with F16 keys instead
+of ieclid's Q8_0 (`--cache-type-k auto`); the same with flash attention (whose CPU kernel
+skips masked cells); the same with a KV stream per sequence instead (each row attends to its
+own stream only; llama.cpp copies the prefix into a stream only as a whole stream, which is how
+it is done here). Each figure is the best of --repeats bursts, alternated, because single bursts
+on a shared machine spread widely.
 
 Usage: python benchmarks/attention_cost.py [--prefix 530] [--own 40] [--parallel 8] [--threads 2]
                                            [--repeats 8] [--model M]
@@ -25,6 +26,7 @@ import time
 import orjson
 
 from ieclid.backends.cells import set_row
+from ieclid.backends.key_cache import key_type
 from ieclid.backends.weight_buffers import model_params
 from ieclid.models import resolve_model
 
@@ -36,7 +38,7 @@ class Layout:
     of each sequence; `burst()` times answer steps on top and then removes them again."""
 
     def __init__(self, lc, model, *, prefix: int, own: int, parallel: int, threads: int, flash: bool,
-                 streams: bool = False):
+                 keys: int, streams: bool = False):
         self.lc = lc
         params = lc.llama_context_default_params()
         # a stream per sequence splits the context between them
@@ -45,6 +47,7 @@ class Layout:
         params.n_seq_max, params.kv_unified = parallel + 1, not streams
         params.n_threads = params.n_threads_batch = threads
         params.flash_attn_type = 1 if flash else 0
+        params.type_k = keys
         self.ctx = lc.llama_init_from_model(model, params)
         self.memory = lc.llama_get_memory(self.ctx)
         self.batch = lc.llama_batch_init(BATCH, 0, parallel + 1)
@@ -94,16 +97,18 @@ def main() -> None:
     lc.llama_backend_init()
     silent = lc.llama_log_callback(lambda level, text, user_data: None)
     lc.llama_log_set(silent, ctypes.c_void_p(0))
-    model = lc.llama_model_load_from_file(resolve_model(args.model).encode(), model_params())
-    common = {"parallel": args.parallel, "threads": args.threads}
+    path = resolve_model(args.model)
+    model = lc.llama_model_load_from_file(path.encode(), model_params())
+    keys = key_type(lc, "auto", path, cpu=True)
+    common = {"parallel": args.parallel, "threads": args.threads, "keys": keys}
+    full = {"prefix": args.prefix, "own": args.own, **common}
     layouts = {
         "empty_cache": Layout(lc, model, prefix=0, own=0, flash=False, **common),
         "prefix": Layout(lc, model, prefix=args.prefix, own=0, flash=False, **common),
-        "prefix_and_own": Layout(lc, model, prefix=args.prefix, own=args.own, flash=False, **common),
-        "prefix_and_own_flash_attention": Layout(lc, model, prefix=args.prefix, own=args.own, flash=True,
-                                                 **common),
-        "prefix_and_own_stream_per_sequence": Layout(lc, model, prefix=args.prefix, own=args.own, flash=False,
-                                                     streams=True, **common),
+        "prefix_and_own": Layout(lc, model, flash=False, **full),
+        "prefix_and_own_f16_keys": Layout(lc, model, flash=False, **(full | {"keys": lc.GGML_TYPE_F16})),
+        "prefix_and_own_flash_attention": Layout(lc, model, flash=True, **full),
+        "prefix_and_own_stream_per_sequence": Layout(lc, model, flash=False, streams=True, **full),
     }
     best = dict.fromkeys(layouts, float("inf"))
     for _ in range(args.repeats):

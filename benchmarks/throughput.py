@@ -13,8 +13,9 @@ alternates the two sides and reports the medians too.
 
 On the CPU, ieclid runs a small Q4_1 model (the embedded one) as its Q8_0 copy (`--cpu-copy`,
 its default; made before the timed runs), so the floor's rates are measured on the file it
-actually loads; the script runs the model file as given (`--model` a Q8_0 file runs both on it).
---no-cpu-copy runs ieclid on the file as given too.
+actually loads, with the keys in the type ieclid keeps them in there (Q8_0, its
+`--cache-type-k auto`); the script runs the model file as given, with llama-cpp-python's F16
+keys (`--model` a Q8_0 file runs both on it). --no-cpu-copy runs ieclid on the file as given too.
 
 On a GPU build, --n-gpu-layers -1 offloads the whole model for both sides and for the floor's
 rates.
@@ -39,6 +40,7 @@ import orjson
 
 from ieclid.backends.cells import set_row
 from ieclid.backends.cpu_weights import cpu_weights
+from ieclid.backends.key_cache import key_type
 from ieclid.backends.weight_buffers import model_params, weights_off_amx
 from ieclid.datasets import read_conll
 from ieclid.demos import select_demos
@@ -84,9 +86,10 @@ def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0,
 def _rates(model: str, threads: int, parallel: int, gpu_layers: int, repeats: int) -> tuple[float, float]:
     import llama_cpp
 
+    keys = key_type(llama_cpp, "auto", model, cpu=gpu_layers == 0)  # the keys' type ieclid runs with
     with weights_off_amx():
         llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_threads=threads, n_threads_batch=threads,
-                              n_gpu_layers=gpu_layers, verbose=False)
+                              n_gpu_layers=gpu_layers, type_k=keys, verbose=False)
     text = " ".join(d.text for d in list(read_conll(DATA / "dev.conll"))[:40])
     tokens = llm.tokenize(text.encode())[:512]
     prompt_rate = 0.0
@@ -100,6 +103,7 @@ def _rates(model: str, threads: int, parallel: int, gpu_layers: int, repeats: in
     params = llama_cpp.llama_context_default_params()
     params.n_ctx, params.n_seq_max, params.kv_unified = 2048, parallel, True
     params.n_threads = params.n_threads_batch = threads
+    params.type_k = keys
     weights_params = model_params()
     weights_params.n_gpu_layers = gpu_layers
     model_handle = llama_cpp.llama_model_load_from_file(model.encode(), weights_params)

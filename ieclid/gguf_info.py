@@ -49,6 +49,21 @@ class GgufInfo:
         return int(value) if isinstance(value, int) else None
 
     @property
+    def key_length(self) -> int | None:
+        """Each attention head's key size, as llama.cpp reads it; None where the header does not
+        say it plainly (per-layer head counts), or where keys and values differ in size
+        (DeepSeek's compressed attention)."""
+        arch = self.architecture
+        embedding = self.metadata.get(f"{arch}.embedding_length")
+        heads = self.metadata.get(f"{arch}.attention.head_count")
+        plain = None
+        if isinstance(embedding, int) and isinstance(heads, int) and heads > 0:
+            plain = embedding // heads
+        key = self.metadata.get(f"{arch}.attention.key_length", plain)
+        value = self.metadata.get(f"{arch}.attention.value_length", plain)
+        return key if isinstance(key, int) and key == value else None
+
+    @property
     def quantization(self) -> str:
         file_type = self.metadata.get("general.file_type")
         return FILE_TYPES.get(file_type, f"type {file_type}") if isinstance(file_type, int) else "unknown"

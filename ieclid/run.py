@@ -56,6 +56,7 @@ class RunSettings:
     chunk_overlap: int = 0
     n_gpu_layers: int | None = None
     cpu_copy: bool = True  # a small Q4_1/Q5_1 model runs as its Q8_0 copy on the CPU
+    cache_type_k: str = "auto"  # the KV cache's keys: auto is Q8_0 on the CPU
     threads: int | None = None
     ctx: int = 4096
     seed: int = 0
@@ -241,6 +242,7 @@ def open_backend(settings: RunSettings, model_path: str):
     return LlamaCppBackend(
         model_path, n_gpu_layers=settings.n_gpu_layers, threads=settings.threads, ctx=settings.ctx,
         seed=settings.seed, lora=settings.lora, parallel=settings.parallel, cpu_copy=settings.cpu_copy,
+        cache_type_k=settings.cache_type_k,
     )
 
 

@@ -70,9 +70,9 @@ def test_server_records_match_in_process(server, tmp_path):
     # the cached prefix, as that path does; batched decoding splits the work into other matrix
     # shapes, which moves log-probabilities a little and can flip a close choice.
     # The server runs the plain embedded model, so the local run does too (no bundled adapter, and
-    # the file as it is, not its CPU copy).
+    # the file as it is, not its CPU copy), with the server's F16 keys.
     local = ieclid("extract", "--lines", "--quiet", "--threads", "2", "--parallel", "1", "--model", "smollm2",
-                   "--no-cpu-copy", str(text))
+                   "--no-cpu-copy", "--cache-type-k", "f16", str(text))
     remote = ieclid("extract", "--lines", "--quiet", "--backend", "openai", "--base-url", server, str(text))
     assert local.returncode == 0 and remote.returncode == 0, remote.stderr
     local_records, remote_records = records(local.stdout), records(remote.stdout)
@@ -84,7 +84,7 @@ def test_server_records_match_in_process(server, tmp_path):
     marked = tmp_path / "rc.txt"
     marked.write_text("The <e1>kitchen</e1> is the last renovated part of the <e2>house</e2>.\n")
     args = ("extract", "--task", "rc", "--method", "qa4re", "--quiet", str(marked))
-    local_rc = ieclid(*args, "--parallel", "1", "--model", "smollm2", "--no-cpu-copy")
+    local_rc = ieclid(*args, "--parallel", "1", "--model", "smollm2", "--no-cpu-copy", "--cache-type-k", "f16")
     remote_rc = ieclid(*args, "--backend", "openai", "--base-url", server + "/v1")
     assert records(remote_rc.stdout)[0]["relations"] == records(local_rc.stdout)[0]["relations"]
 

@@ -15,7 +15,8 @@ way, shared cells once, so the batch fills up with answers instead of copies of 
 When requests join is up to a `Schedule` (ieclid/backends/schedule.py), which makes runs
 repeatable. Where each row's KV cell lies is up to `cells.layout` (ieclid/backends/cells.py),
 which on the CPU makes an answer's sums those of the answer alone, so that any number of answers
-decoded together gives the same records.
+decoded together gives the same records. The context's settings, the keys' type among them
+(ieclid/backends/key_cache.py), are the model's own context's.
 """
 
 from __future__ import annotations

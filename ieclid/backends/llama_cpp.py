@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ieclid.backends.cpu_weights import COPY_QUANT, cpu_weights
+from ieclid.backends.key_cache import key_type
 from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
 
@@ -286,6 +287,7 @@ class LlamaCppBackend(GgufText):
         lora: str | None = None,
         parallel: int = 1,
         cpu_copy: bool = True,
+        cache_type_k: str = "auto",
     ) -> None:
         """`parallel` > 1: that many answers decoded together (continuous batching) in a context of
         `ctx` tokens that they share; the model's own context then only serves the tokenizer. On
@@ -294,7 +296,8 @@ class LlamaCppBackend(GgufText):
         that `--parallel 1` and `8` give the same records; not for recurrent models, whose state
         cannot be cut back to a shared prefix.
         `cpu_copy`: with nothing offloaded, load the model's Q8_0 copy where its own weights have
-        no fast CPU kernels (`cpu_weights`)."""
+        no fast CPU kernels (`cpu_weights`).
+        `cache_type_k`: the keys' type in the KV cache (`key_type`: auto is Q8_0 on the CPU)."""
         import llama_cpp
 
         if n_gpu_layers is None:
@@ -306,8 +309,9 @@ class LlamaCppBackend(GgufText):
             check_gguf(model_path)
             weights = cpu_weights(model_path)
         engine = parallel > 1 or n_gpu_layers == 0
+        keys = key_type(llama_cpp, cache_type_k, weights, cpu=n_gpu_layers == 0)
         load = dict(n_threads=threads, n_threads_batch=threads, n_gpu_layers=n_gpu_layers, seed=seed,
-                    lora_path=lora)
+                    lora_path=lora, type_k=keys)
         self._load_text(weights, n_ctx=256 if engine else ctx, **load)
         if engine and parallel <= 1 and (self.llm._is_recurrent or self.llm._is_hybrid):
             engine = False
