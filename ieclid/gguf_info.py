@@ -6,6 +6,7 @@ quantization) and one record per tensor (its shape), which gives the parameter c
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from dataclasses import dataclass, field
@@ -79,10 +80,19 @@ class GgufInfo:
 
 
 def read_gguf(path: str | Path) -> GgufInfo:
-    """The header of a GGUF file; IeclidError with one line if it is not one."""
+    """The header of a GGUF file; IeclidError with one line if it is not one. Read once for each
+    version of the file (reading skips the vocabulary, still about 30 ms for the embedded model's,
+    and a run asks for it from several places); the result is shared, so it is not to be changed."""
     file = Path(path)
     if not file.is_file():
         raise IeclidError(f"model file not found: {path}")
+    stat = file.stat()
+    return _read_header(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_header(path: str, _size: int, _mtime_ns: int) -> GgufInfo:
+    file = Path(path)
     try:
         with file.open("rb") as handle:
             if handle.read(4) != b"GGUF":

@@ -40,9 +40,9 @@ def test_auto_is_q8_0_on_the_cpu_where_heads_fill_whole_blocks(monkeypatch):
         header = info(**{"llama.embedding_length": 2560, "llama.attention.head_count": heads})
         monkeypatch.setattr(key_cache, "read_gguf", lambda path, header=header: header)
         assert key_type(lc, "auto", "model.gguf", cpu=True) == expected
+    monkeypatch.setattr(key_cache, "read_gguf", lambda path: info(**{
+        "llama.embedding_length": 2560, "llama.attention.head_count": 32}))
     with pytest.raises(UsageError, match="multiple of 32 wide; this model's are 80"):
-        monkeypatch.setattr(key_cache, "read_gguf", lambda path: info(**{
-            "llama.embedding_length": 2560, "llama.attention.head_count": 32}))
         key_type(lc, "q8_0", "model.gguf", cpu=True)  # llama.cpp would abort on it
 
 

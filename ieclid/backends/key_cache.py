@@ -2,7 +2,7 @@
 
 Each answer row's attention covers every cell of the batch engine's unified cache up to the
 highest in use (the shared prefix, its own cells, and the other answers' cells, masked): about
-1,024 cells in a 4-shot run. With F16 keys, llama.cpp's CPU kernels make that product a third
+1,024 cells in a 4-shot run. With F16 keys, llama.cpp's CPU kernels make that attention a third
 of an answer row's time on 2 cores; with Q8_0 keys they take it as integer dot products (an
 answer row among 8 after the 530-cell prefix and 40 cells of each answer: 4.35 ms against 5.74,
 `benchmarks/attention_cost.py`). llama.cpp rotates quantized keys (a Hadamard transform) where
@@ -19,17 +19,19 @@ from ieclid.gguf_info import read_gguf
 Q8_0_BLOCK = 32  # weights in a Q8_0 block
 
 
-def key_type(lc, choice: str, weights_path: str, cpu: bool) -> int:
+def key_type(lc, choice: str, model_path: str, cpu: bool) -> int:
     """The ggml type for the keys (`choice`: auto, f16 or q8_0; auto is Q8_0 on the CPU where
     each head's keys fill whole blocks, else F16). llama.cpp slices the keys by head, and a slice
-    inside a block aborts it, so q8_0 for such a model is refused."""
-    if choice == "f16":
+    inside a block aborts it, so q8_0 for such a model is refused. `model_path`: the model file
+    (a CPU copy of it has the same heads)."""
+    if choice == "f16" or (choice == "auto" and not cpu):
         return lc.GGML_TYPE_F16
-    size = read_gguf(weights_path).key_length
-    fits = bool(size) and size % Q8_0_BLOCK == 0
-    if choice == "q8_0":
-        if not fits:
-            raise UsageError(f"--cache-type-k q8_0 needs attention heads a multiple of {Q8_0_BLOCK} wide; "
-                             f"this model's are {size or 'not given in its header'}")
+    size = read_gguf(model_path).key_length
+    if size and size % Q8_0_BLOCK == 0:
         return lc.GGML_TYPE_Q8_0
-    return lc.GGML_TYPE_Q8_0 if cpu and fits else lc.GGML_TYPE_F16
+    if choice == "q8_0":
+        width = f"{size} wide" if size else (
+            "not of one width in its header (per layer, or keys unlike values)")
+        raise UsageError(f"--cache-type-k q8_0 needs attention heads a multiple of {Q8_0_BLOCK} wide; "
+                         f"this model's are {width}")
+    return lc.GGML_TYPE_F16

@@ -309,7 +309,7 @@ class LlamaCppBackend(GgufText):
             check_gguf(model_path)
             weights = cpu_weights(model_path)
         engine = parallel > 1 or n_gpu_layers == 0
-        keys = key_type(llama_cpp, cache_type_k, weights, cpu=n_gpu_layers == 0)
+        keys = key_type(llama_cpp, cache_type_k, model_path, cpu=n_gpu_layers == 0)
         load = dict(n_threads=threads, n_threads_batch=threads, n_gpu_layers=n_gpu_layers, seed=seed,
                     lora_path=lora, type_k=keys)
         self._load_text(weights, n_ctx=256 if engine else ctx, **load)
