@@ -73,16 +73,42 @@ class Annotated:
         return [self.example()]
 
 
+_TAG = re.compile(r"O|[BIESLU]-\S+")
+
+
+def conll_fields(line: str) -> list[str]:
+    """A CoNLL line's columns: tab-separated where it has tabs, else space-separated."""
+    return line.split("\t") if "\t" in line else line.split()
+
+
+def is_conll_token_line(line: str) -> bool:
+    """Whether a line is `token ... tag` (2 to 4 or more columns, the tag last), as CoNLL files
+    write tokens; `-DOCSTART-` lines and `# id ...` comments are not."""
+    fields = conll_fields(line.strip())
+    return len(fields) >= 2 and bool(_TAG.fullmatch(fields[-1].strip())) and not _is_conll_skip(line)
+
+
+def _is_conll_skip(line: str) -> bool:
+    """Document separators (`-DOCSTART- -X- -X- O`) and comments (`# id ... domain=en`)."""
+    if line.startswith("-DOCSTART-"):
+        return True
+    fields = conll_fields(line.strip())
+    return line.startswith("#") and not (len(fields) >= 2 and _TAG.fullmatch(fields[-1].strip()))
+
+
 def read_conll(path: Path) -> Iterator[Annotated]:
-    """Token<TAB>BIO-tag files; tokens are joined by single spaces."""
+    """CoNLL files in their common layouts: `token tag`, `token POS chunk tag` (CoNLL-2003) or
+    `token _ _ tag`, tab- or space-separated, the tag last, in IOB1, IOB2 or BIOES/BILOU; a blank
+    line ends a sentence, and `-DOCSTART-` lines and `#` comments are skipped. Tokens are joined
+    by single spaces."""
     tokens: list[tuple[str, str]] = []
     number = 0
     with path.open(encoding="utf-8") as handle:
         for line in handle:
-            line = line.rstrip("\n")
-            if line.strip() and not line.startswith("-DOCSTART-"):
-                parts = line.split("\t") if "\t" in line else line.split()
-                tokens.append((parts[0], parts[-1] if len(parts) > 1 else "O"))
+            line = line.rstrip("\r\n")
+            if line.strip() and not _is_conll_skip(line):
+                parts = conll_fields(line)
+                tokens.append((parts[0], parts[-1].strip() if len(parts) > 1 else "O"))
                 continue
             if tokens:
                 number += 1
@@ -93,6 +119,9 @@ def read_conll(path: Path) -> Iterator[Annotated]:
 
 
 def _bio_document(doc_id: str, tokens: list[tuple[str, str]]) -> Annotated:
+    """Entities from tags of any of the BIO schemes: B starts a mention; I, E and L continue the
+    open mention of their label or start one (IOB1 starts mentions with I); E and L end it; S
+    and U are one-token mentions; O (or anything else) ends the open one."""
     text_parts: list[str] = []
     entities: list[tuple[int, int, str]] = []
     pos = 0
@@ -106,13 +135,17 @@ def _bio_document(doc_id: str, tokens: list[tuple[str, str]]) -> Annotated:
         text_parts.append(token)
         pos = end
         prefix, _, label = tag.partition("-")
-        continues = prefix == "I" and open_start is not None and label == open_label
+        prefix = prefix.upper()
+        continues = prefix in ("I", "E", "L") and open_start is not None and label == open_label
         if open_start is not None and not continues:
             entities.append((open_start, last_end, open_label))
             open_start = None
-        if prefix in ("B", "I") and not continues:
+        if prefix in ("B", "I", "E", "L", "S", "U") and label and not continues:
             open_start, open_label = start, label
         last_end = end
+        if open_start is not None and prefix in ("E", "L", "S", "U"):
+            entities.append((open_start, end, open_label))
+            open_start = None
     if open_start is not None:
         entities.append((open_start, last_end, open_label))
     return Annotated(doc_id, " ".join(text_parts), entities)
@@ -278,7 +311,8 @@ def sniff_format(path_str: str, what: str) -> str | None:
         head = path.read_text(encoding="utf-8")[:4096]
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path_str}: {exc}") from None
-    first = next((line for line in head.splitlines() if line.strip()), "")
+    lines = [line for line in head.splitlines() if line.strip()]
+    first = next(iter(lines), "")
     if re.match(r'\s*\{\s*"P\d+"\s*:\s*\[', first):
         return "fewrel"
     if first.lstrip().startswith("{"):
@@ -287,7 +321,7 @@ def sniff_format(path_str: str, what: str) -> str | None:
         return "semeval"
     if first.count("\t") >= 2 and " " in first.split("\t")[0]:
         return "carb"  # a sentence, then the tuple's fields
-    if "\t" in first or len(first.split()) == 2:
+    if any(is_conll_token_line(line) for line in lines[:20]):
         return "conll"
     return None
 

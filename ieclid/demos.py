@@ -8,8 +8,11 @@ paid for in context and prompt time.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 from ieclid.datasets import Annotated
+from ieclid.errors import UsageError
+from ieclid.profiles import match_label
 from ieclid.schema import Schema
 from ieclid.tasks import SPAN_TASKS, Example, span_labels
 
@@ -23,29 +26,100 @@ def _labels(example: Example) -> set[str]:
     return labels
 
 
-def _restrict(example: Example, task: str, schema: Schema) -> Example:
-    """Drop demo items whose labels the schema does not have."""
-    entity_names = {label.name for label in span_labels(task, schema)} if task in SPAN_TASKS else set()
-    relation_names = set(schema.relation_names)
+@dataclass(frozen=True)
+class DemoLabels:
+    """How the tags of a demonstration file meet the labels a task asks for."""
+
+    mapping: dict[str, str]  # demonstration tag -> schema label, for every tag that has one
+    unknown: tuple[str, ...]  # tags with no schema label: their items are left out
+
+    def renamed(self) -> dict[str, str]:
+        """The tags that are not the label's own name, as they were mapped."""
+        return {tag: name for tag, name in self.mapping.items() if tag != name}
+
+
+def parse_label_map(text: str | None) -> dict[str, str]:
+    """`--label-map PER=person,ORG=organization` as a dict."""
+    mapping: dict[str, str] = {}
+    for pair in (text or "").split(","):
+        if not pair.strip():
+            continue
+        tag, sep, name = pair.partition("=")
+        if not sep or not tag.strip() or not name.strip():
+            raise UsageError(f"--label-map: {pair.strip()!r} is not TAG=label")
+        mapping[tag.strip()] = name.strip()
+    return mapping
+
+
+def _task_names(task: str, schema: Schema) -> tuple[list[str], dict[str, str]]:
+    """The labels a task's demonstrations may carry, and the schema's aliases for them."""
+    if task in SPAN_TASKS:
+        labels = span_labels(task, schema)
+        aliases = {alias.casefold(): label.name for label in labels for alias in label.aliases}
+        return [label.name for label in labels], aliases
+    return list(schema.relation_names), {}
+
+
+def _abbreviates(tag: str, name: str) -> bool:
+    """PER for person, ORG for organization, LOC for location, MISC for miscellaneous."""
+    key = "".join(ch for ch in tag.casefold() if ch.isalnum())
+    return len(key) >= 3 and "".join(ch for ch in name.casefold() if ch.isalnum()).startswith(key)
+
+
+def demo_labels(
+    docs: list[Annotated], task: str, schema: Schema, label_map: dict[str, str] | None = None
+) -> DemoLabels:
+    """Map each tag the demonstrations use to a label of the schema: as `label_map` says, by an
+    alias the schema gives, by name (ignoring case, `-`, `_` and spaces), or as the one label
+    it abbreviates; the rest are unknown."""
+    names, aliases = _task_names(task, schema)
+    label_map = label_map or {}
+    for tag, name in label_map.items():
+        if name not in names:
+            raise UsageError(
+                f"--label-map {tag}={name}: {name!r} is not a label of this run; "
+                f"choose from: {', '.join(names)}"
+            )
+    tags = sorted({tag for doc in docs for ex in doc.examples(task) for tag in _labels(ex)})
+    mapping: dict[str, str] = {}
+    unknown = []
+    for tag in tags:
+        abbreviated = [name for name in names if _abbreviates(tag, name)]
+        found = (
+            label_map.get(tag) or aliases.get(tag.casefold()) or match_label(tag, names)
+            or (abbreviated[0] if len(abbreviated) == 1 else None)
+        )
+        if found:
+            mapping[tag] = found
+        else:
+            unknown.append(tag)
+    return DemoLabels(mapping, tuple(unknown))
+
+
+def _restrict(example: Example, mapping: dict[str, str]) -> Example:
+    """The example in the schema's labels; items whose tags have none are dropped."""
     choice = example.choice
-    if choice and choice[0] is not None and choice[0] not in relation_names:
-        choice = (None, False)
+    if choice and choice[0] is not None:
+        choice = (mapping[choice[0]], choice[1]) if choice[0] in mapping else (None, False)
     return Example(
         text=example.text,
-        mentions=tuple(m for m in example.mentions if m[1] in entity_names),
-        triples=tuple(t for t in example.triples if t[1] in relation_names),
+        mentions=tuple((text, mapping[label]) for text, label in example.mentions if label in mapping),
+        triples=tuple((h, mapping[r], t) for h, r, t in example.triples if r in mapping),
         choice=choice,
         tuples=example.tuples,
     )
 
 
 def select_demos(
-    docs: list[Annotated], task: str, schema: Schema, shots: int, seed: int = 0
+    docs: list[Annotated], task: str, schema: Schema, shots: int, seed: int = 0,
+    labels: DemoLabels | None = None,
 ) -> list[Example]:
-    """Pick `shots` examples that together show as many of the schema's labels as possible."""
+    """Pick `shots` examples that together show as many of the schema's labels as possible;
+    `labels` maps the file's tags to the schema's (`demo_labels` by default)."""
     if shots <= 0:
         return []
-    pool = [_restrict(ex, task, schema) for doc in docs for ex in doc.examples(task)]
+    mapping = (labels or demo_labels(docs, task, schema)).mapping
+    pool = [_restrict(ex, mapping) for doc in docs for ex in doc.examples(task)]
     if task in ("rc", "ere"):
         pool = [ex for ex in pool if ex.choice is not None]
     elif task in SPAN_TASKS:

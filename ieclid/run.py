@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import TypeVar
 
 from ieclid.backends.schedule import Schedule
+from ieclid.chunking import DEFAULT_CHUNK_SENTENCES
 from ieclid.datasets import read_annotated
-from ieclid.demos import select_demos
+from ieclid.demos import demo_labels, parse_label_map, select_demos
 from ieclid.documents import Document
 from ieclid.errors import UsageError
 from ieclid.gguf_info import read_gguf
 from ieclid.outputs import JsonlWriter
 from ieclid.pipeline import ExtractOptions, Extractor, Plan
 from ieclid.profiles import PROFILES, guess_profile, is_adelie_release, make_profile
-from ieclid.schema import Schema, load_schema, schema_from_labels
-from ieclid.tasks import SPAN_TASKS, Request, check_task_schema
+from ieclid.schema import EventType, Schema, load_schema, schema_from_labels
+from ieclid.tasks import SPAN_TASKS, Example, Request, check_task_schema, span_labels
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,10 +35,16 @@ METHODS = ("direct", "qa4re")
 DEFAULT_PARALLEL = 8
 IN_FLIGHT_PER_SEQUENCE = 4
 DEFAULT_SCHEMAS = {
-    "ner": "conll2003", "rc": "semeval2010", "re": "semeval2010",
+    "ner": "conll2003", "rc": "semeval2010", "re": "general",
     "ed": "phee", "eae": "phee", "ee": "phee", "ere": "matres",
 }
 SCHEMALESS = ("openie", "table")  # open IE and on-demand tables take no label set
+# ere on unmarked text detects events first; a schema of event relations alone (MATRES) names
+# no event types, so any event is sought, as MATRES annotates them: the verbs of the text.
+ANY_EVENT = EventType(
+    "event", "something that happens, happened or will happen, named by its verb or noun "
+    "(hit, began, evacuation)",
+)
 # Which (sub)tasks take demonstrations: ee's ed and eae steps; ere on unmarked text does ed first.
 DEMO_STEPS = {"ee": ("ed", "eae"), "ere": ("ere", "ed")}
 
@@ -51,9 +58,12 @@ class RunSettings:
     profile: str | None = None
     method: str = "direct"
     demos: str | None = None
+    label_map: str | None = None  # --label-map PER=person,...: demonstration tags -> labels
     shots: int = 4
     max_chunk_tokens: int = 256
+    chunk_sentences: int = DEFAULT_CHUNK_SENTENCES
     chunk_overlap: int = 0
+    propagate: bool = True
     n_gpu_layers: int | None = None
     cpu_copy: bool = True  # a small Q4_1/Q5_1 model runs as its Q8_0 copy on the CPU
     cache_type_k: str = "auto"  # the KV cache's keys: auto is Q8_0 on the CPU
@@ -106,6 +116,8 @@ def resolve_schema(settings: RunSettings) -> Schema:
         schema = schema_from_labels(settings.labels, kinds.get(settings.task, "entities"))
     else:
         schema = load_schema(settings.schema or DEFAULT_SCHEMAS[settings.task])
+    if settings.task == "ere" and not schema.events:  # unmarked text: detect any event first
+        schema = replace(schema, events=(ANY_EVENT,))
     check_task_schema(settings.task, schema, settings.event_type)
     return schema
 
@@ -135,6 +147,8 @@ def check_settings(settings: RunSettings) -> None:
         raise UsageError("--verbatim needs the grammar; drop --no-grammar")
     if settings.max_chunk_tokens < 16:
         raise UsageError("--max-chunk-tokens must be at least 16")
+    if settings.chunk_sentences < 0:
+        raise UsageError("--chunk-sentences must not be negative")
     if settings.shots < 0:
         raise UsageError("--shots must not be negative")
     if not 0.0 <= settings.temperature <= 2.0:
@@ -189,13 +203,7 @@ def open_extractor(settings: RunSettings):
     settings = with_bundled_adapter(settings)
     schema = resolve_schema(settings)
     request = resolve_request(settings)
-    demos = {}
-    if settings.demos:
-        if settings.task == "table":
-            raise UsageError("--task table takes no --demos")
-        annotated = read_annotated(settings.demos)
-        for step in DEMO_STEPS.get(settings.task, (settings.task,)):
-            demos[step] = select_demos(annotated, step, schema, settings.shots, settings.seed)
+    demos = load_demos(settings, schema)
     model_path = resolve_model(settings.model)
     backend = open_backend(settings, model_path)
     metadata = dict(backend.metadata)
@@ -221,12 +229,65 @@ def open_extractor(settings: RunSettings):
         schema=schema,
         demos=demos,
         max_chunk_tokens=settings.max_chunk_tokens,
+        chunk_sentences=settings.chunk_sentences,
         chunk_overlap=settings.chunk_overlap,
+        propagate=settings.propagate,
         temperature=settings.temperature,
         grammar=settings.grammar,
         request=request,
     )
     return Extractor(backend, profile, options), backend
+
+
+def warn(message: str) -> None:
+    print(f"ieclid: warning: {message}", file=sys.stderr)
+
+
+def load_demos(
+    settings: RunSettings, schema: Schema, notify: Callable[[str], None] = warn
+) -> dict[str, list[Example]]:
+    """Demonstrations per (sub)task from --demos, their tags mapped to the schema's labels.
+
+    Tags that map to no label are named (their items are left out); a file none of whose tags
+    map, or that gives no demonstration at all, is an error: the run would silently be zero-shot.
+    """
+    label_map = parse_label_map(settings.label_map)
+    if not settings.demos:
+        if label_map:
+            raise UsageError("--label-map is for --demos")
+        return {}
+    if settings.task == "table":
+        raise UsageError("--task table takes no --demos")
+    annotated = read_annotated(settings.demos)
+    demos = {}
+    for step in DEMO_STEPS.get(settings.task, (settings.task,)):
+        labels = demo_labels(annotated, step, schema, label_map)
+        if labels.unknown and not labels.mapping:
+            raise UsageError(
+                f"{settings.demos}: its tags ({', '.join(labels.unknown[:8])}) match none of the labels "
+                f"({', '.join(_step_names(step, schema)[:8])}); map them with --label-map TAG=label,..."
+            )
+        if labels.unknown:
+            notify(
+                f"{settings.demos}: no label for the tags {', '.join(labels.unknown)}; their items are "
+                "left out of the demonstrations (--label-map TAG=label maps them)"
+            )
+        renamed = labels.renamed()
+        if renamed and set(renamed) - set(label_map):
+            notify("demonstration tags read as: " + ", ".join(f"{t}={n}" for t, n in renamed.items()))
+        demos[step] = select_demos(annotated, step, schema, settings.shots, settings.seed, labels)
+        if settings.shots and not demos[step]:
+            raise UsageError(f"{settings.demos}: no usable demonstration for --task {step}")
+        if len(demos[step]) < settings.shots:
+            notify(f"{settings.demos}: {len(demos[step])} usable demonstrations for {step}, "
+                   f"fewer than --shots {settings.shots}")
+    return demos
+
+
+def _step_names(step: str, schema: Schema) -> list[str]:
+    if step in SPAN_TASKS:
+        return [label.name for label in span_labels(step, schema)]
+    return schema.relation_names
 
 
 def open_backend(settings: RunSettings, model_path: str):

@@ -19,6 +19,7 @@ from ieclid.errors import UsageError
 class Label:
     name: str
     description: str = ""
+    aliases: tuple[str, ...] = ()  # tags that data sets use for it (PER for person), for --demos
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,15 @@ def _parse_type_pairs(value: object, where: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _parse_aliases(value: object, where: str) -> tuple[str, ...]:
+    """`aliases: [PER, B-PER]`: other names data sets give a label."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise UsageError(f"{where}: aliases must be a list of names")
+    return tuple(v.strip() for v in value)
+
+
 def schema_from_dict(data: object, where: str) -> Schema:
     if not isinstance(data, dict):
         raise UsageError(f"{where}: a schema must be a YAML mapping")
@@ -152,7 +162,7 @@ def schema_from_dict(data: object, where: str) -> Schema:
     if unknown:
         raise UsageError(f"{where}: unknown schema keys: {', '.join(sorted(unknown))}")
     entities = tuple(
-        Label(name, str(spec.get("description", "")))
+        Label(name, str(spec.get("description", "")), _parse_aliases(spec.get("aliases"), f"{where}: {name}"))
         for name, spec in _parse_labels(data.get("entities"), where)
     )
     relations = []

@@ -68,13 +68,30 @@ METHOD = typer.Option(
     help="rc only: direct (name the relation) or qa4re (a multiple-choice question, one letter).",
 )
 DEMOS = typer.Option(
-    None, "--demos", help="Few-shot examples: ieclid records (JSONL), CoNLL BIO or SemEval-2010 file."
+    None, "--demos",
+    help="Few-shot examples: ieclid records (JSONL), CoNLL (2-4 columns, IOB1/IOB2/BIOES), SemEval-2010, "
+    "PHEE, CaRB or FewRel file.",
+)
+LABEL_MAP = typer.Option(
+    None, "--label-map",
+    help="Demonstration tags to labels, e.g. PER=person,ORG=organization (common abbreviations and "
+    "schema aliases map by themselves).",
 )
 SHOTS = typer.Option(4, "--shots", "-k", help="How many demonstrations to use from --demos.")
 MAX_CHUNK_TOKENS = typer.Option(
     256, "--max-chunk-tokens", help="Longer documents are cut into sentence-aligned chunks of this size."
 )
 CHUNK_OVERLAP = typer.Option(0, "--chunk-overlap", help="Sentences repeated between chunks.")
+CHUNK_SENTENCES = typer.Option(
+    1, "--chunk-sentences",
+    help="Sentences a chunk holds at most (0: as many as --max-chunk-tokens allows). Models extract "
+    "best from one sentence at a time; a document's chunks are decoded together.",
+)
+PROPAGATE = typer.Option(
+    True, "--propagate/--no-propagate",
+    help="ner: label every other occurrence of an extracted mention's exact text too (marked "
+    '"propagated": true).',
+)
 N_GPU_LAYERS = typer.Option(
     None, "--n-gpu-layers", help="Layers to offload; default: all when llama.cpp has GPU support, else 0."
 )
