@@ -17,6 +17,17 @@ from dataclasses import dataclass
 _SENTENCE_END = re.compile(r"""(?<=[.!?…])(["'”’)\]]*)\s+|\n\s*""")
 
 TokenCounter = Callable[[str], int]
+# Sentences a chunk holds at most. Models, the small ones above all, stop after the first
+# sentence or two of a longer input; chunks of one sentence are decoded together anyway
+# (see docs/performance.md for the measurement that chose this).
+DEFAULT_CHUNK_SENTENCES = 1
+# A period after these does not end a sentence ("Dr. Ana Ruiz", "the U.S. team").
+_ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "inc", "ltd", "co", "corp", "vs",
+    "e.g", "i.e", "fig", "al", "approx", "dept", "gen", "gov", "sen", "rep", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "ft", "u.s",
+    "u.k", "a.m", "p.m",
+})
 
 
 @dataclass(frozen=True)
@@ -39,12 +50,26 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     pos = 0
     for match in _SENTENCE_END.finditer(text):
         end = match.start() + len(match.group(1) or "")  # closing quotes stay with the sentence
+        if _after_abbreviation(text, match.start()) and "\n" not in match.group():
+            continue
         if text[pos:end].strip():
             spans.append(_strip_span(text, pos, end))
         pos = match.end()
     if text[pos:].strip():
         spans.append(_strip_span(text, pos, len(text)))
     return spans
+
+
+def _after_abbreviation(text: str, end: int) -> bool:
+    """Whether the period that ends at `end` closes an abbreviation or an initial, not a sentence:
+    the word before it is a known abbreviation, or a single capital letter."""
+    if text[end - 1] != ".":
+        return False
+    start = end - 1
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    word = text[start : end - 1].lstrip("(\"'“‘")
+    return word.casefold() in _ABBREVIATIONS or (len(word) == 1 and word.isupper())
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -87,8 +112,10 @@ def chunk_text(
     max_tokens: int,
     count: TokenCounter = approx_tokens,
     overlap: int = 0,
+    max_sentences: int = 0,
 ) -> tuple[list[Chunk], list[str]]:
-    """Pack whole sentences into chunks of at most `max_tokens` tokens.
+    """Pack whole sentences into chunks of at most `max_tokens` tokens and, when `max_sentences`
+    is positive, at most that many sentences.
 
     `overlap` repeats that many trailing sentences of a chunk at the start of the next,
     so entities near a border are seen with context; the pipeline merges the duplicates.
@@ -113,10 +140,12 @@ def chunk_text(
     chunks: list[Chunk] = []
     current: list[int] = []
     for index, size in enumerate(sizes):
-        if current and sum(sizes[i] for i in current) + size > max_tokens:
+        full = max_sentences > 0 and len(current) >= max_sentences
+        if current and (full or sum(sizes[i] for i in current) + size > max_tokens):
             chunks.append(_make_chunk(text, units, current))
             current = current[-overlap:] if overlap else []
-            while current and sum(sizes[i] for i in current) + size > max_tokens:
+            while current and (sum(sizes[i] for i in current) + size > max_tokens
+                               or (max_sentences > 0 and len(current) >= max_sentences)):
                 current.pop(0)
         current.append(index)
     if current:

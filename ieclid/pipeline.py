@@ -15,7 +15,7 @@ from functools import partial
 from typing import Protocol
 
 from ieclid.backends.schedule import Schedule
-from ieclid.chunking import Chunk, chunk_text
+from ieclid.chunking import DEFAULT_CHUNK_SENTENCES, Chunk, chunk_text
 from ieclid.documents import Document
 from ieclid.errors import IeclidError
 from ieclid.grounding import Grounder, Placement
@@ -57,7 +57,9 @@ class ExtractOptions:
     # Demonstrations per (sub)task: ee's steps are ed and eae, unmarked ere's ed and ere.
     demos: dict[str, list[Example]] = field(default_factory=dict)
     max_chunk_tokens: int = 256
+    chunk_sentences: int = DEFAULT_CHUNK_SENTENCES
     chunk_overlap: int = 0
+    propagate: bool = True  # ner: label every other occurrence of an extracted mention
     temperature: float = 0.0
     grammar: bool = True
     request: Request = field(default_factory=Request)
@@ -124,7 +126,8 @@ class Extractor:
         opts = self.options
         try:
             chunks, warnings = chunk_text(
-                doc.text, opts.max_chunk_tokens, self.backend.count_tokens, opts.chunk_overlap
+                doc.text, opts.max_chunk_tokens, self.backend.count_tokens, opts.chunk_overlap,
+                opts.chunk_sentences,
             )
         except (ValueError, IeclidError) as exc:
             return Plan(doc, task, error=f"{doc.id}: {exc}")
@@ -137,6 +140,8 @@ class Extractor:
         def absorbed(parts: list[RecordBuilder]) -> RecordBuilder:
             for part in parts:
                 builder.absorb(part)
+            if task == "ner" and opts.propagate:
+                builder.propagate()
             return builder
 
         groups = [[chunk] for chunk in chunks] or [[]]
@@ -227,6 +232,8 @@ class Extractor:
                         self._arguments(builder, chunk, *event)
                 elif opts.task == "ere":
                     self._relate_events(builder, chunk, events)
+        if opts.task == "table" and not (builder.table and builder.table["rows"]):
+            builder.warn("the table has no rows: the model found nothing the instruction asks for")
         return builder
 
     def _entities(self, builder: RecordBuilder, chunk: Chunk) -> None:
@@ -294,6 +301,8 @@ class Extractor:
     ) -> None:
         """ere on unmarked text: classify each pair of events that follow each other."""
         placed = sorted((p.start, p.end, e) for e, _, p in events if p.start is not None)
+        if len(placed) < 2:
+            builder.warn(f"{len(placed)} event found in a chunk: no pair of events to relate")
         for (s1, e1, first), (s2, e2, second) in itertools.pairwise(placed):
             if s2 < e1:  # one trigger, two types: no relation between an event and itself
                 continue

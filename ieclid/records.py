@@ -9,6 +9,7 @@ Table cells are strings, with `offsets` ([start, end] or null) where a cell is i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -111,6 +112,34 @@ class RecordBuilder:
             if list(row) not in self.table["rows"]:
                 self.table["rows"].append(list(row))
                 self.table["offsets"].append(row_offsets)
+
+    def propagate(self) -> int:
+        """Label the other occurrences of each placed entity's exact text as that entity is
+        labelled, marked `propagated`: a model names a repeated name once, a reader expects every
+        mention. Texts given two labels, single characters, and occurrences inside a word or
+        overlapping an entity are left alone. Returns how many were added."""
+        labels: dict[str, set[str]] = {}
+        taken = []
+        for entity in self.entities:
+            if entity["start"] is not None:
+                labels.setdefault(entity["text"], set()).add(entity["label"])
+                taken.append((entity["start"], entity["end"]))
+        added = 0
+        for text, names in sorted(labels.items(), key=lambda item: -len(item[0])):
+            if len(names) != 1 or len(text.strip()) < 2 or not any(ch.isalnum() for ch in text):
+                continue
+            (label,) = names
+            pattern = (r"(?<!\w)" if text[0].isalnum() else "") + re.escape(text)
+            pattern += r"(?!\w)" if text[-1].isalnum() else ""
+            for match in re.finditer(pattern, self.text):
+                start, end = match.span()
+                if any(start < b and a < end for a, b in taken):
+                    continue
+                self.add_entity(label, text, start, end, "exact", None)
+                self.entities[self._entity_keys[(label, start, end)]]["propagated"] = True
+                taken.append((start, end))
+                added += 1
+        return added
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

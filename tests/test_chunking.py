@@ -47,3 +47,23 @@ def test_overlap_repeats_the_last_sentence():
 
 def test_empty_text_has_no_chunks():
     assert chunk_text("  \n ", 100) == ([], [])
+
+
+def test_chunks_hold_at_most_the_sentences_asked_for():
+    text = "Ann Lee met Dr. Bo Chan in Oslo. Microsoft opened an office in Zurich! Was it new? Yes."
+    chunks, _ = chunk_text(text, 256, max_sentences=1)
+    assert [c.text for c in chunks] == [
+        "Ann Lee met Dr. Bo Chan in Oslo.", "Microsoft opened an office in Zurich!", "Was it new?", "Yes."
+    ]
+    chunks, _ = chunk_text(text, 256, max_sentences=2)
+    assert [c.text for c in chunks] == [
+        "Ann Lee met Dr. Bo Chan in Oslo. Microsoft opened an office in Zurich!", "Was it new? Yes."
+    ]
+    assert len(chunk_text(text, 256, max_sentences=0)[0]) == 1
+
+
+def test_abbreviations_and_initials_do_not_end_sentences():
+    text = "Mr. J. R. Smith of the U.S. Army arrived. He left St. Louis at 5 p.m. on Monday."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "Mr. J. R. Smith of the U.S. Army arrived.", "He left St. Louis at 5 p.m. on Monday."
+    ]

@@ -66,3 +66,29 @@ def test_chunks_filled_apart_and_absorbed_make_the_same_record():
         assert absorbed.build(0) == whole.build(0)
     assert whole.build(0)["entities"][2] == {"id": "T3", "label": "person", "text": "Bob", "start": 8, "end": 11,
                                               "status": "exact", "score": 0.9}
+
+
+def test_propagation_labels_every_other_occurrence_and_marks_it():
+    text = "Apple hired Mbappe. Apple's shares rose; Mbappe smiled. Pineapple and Paris Apple Store. A and A."
+    b = RecordBuilder("d", "ner", "s", "m", "p", text)
+    b.add_entity("organization", "Apple", 0, 5, "exact", 0.9)
+    b.add_entity("person", "Mbappe", 12, 18, "exact", None)
+    store = text.index("Paris Apple Store")
+    b.add_entity("location", "Paris Apple Store", store, store + 17, "exact", None)
+    b.add_entity("misc", "A", text.index("A and"), text.index("A and") + 1, "exact", None)
+    assert b.propagate() == 2
+    entities = b.build(0)["entities"]
+    found = [(e["text"], e["start"], e.get("propagated", False)) for e in entities]
+    assert ("Apple", text.index("Apple's"), True) in found  # before a possessive
+    assert ("Mbappe", text.index("Mbappe smiled"), True) in found
+    # Not inside a word (Pineapple), not inside another entity, not single characters.
+    assert [f for f in found if f[0] == "Apple"] == [("Apple", 0, False), ("Apple", text.index("Apple's"), True)]
+    assert sum(1 for f in found if f[0] == "A") == 1
+
+
+def test_propagation_leaves_texts_with_two_labels_alone():
+    text = "Jordan visited Jordan."
+    b = RecordBuilder("d", "ner", "s", "m", "p", text)
+    b.add_entity("person", "Jordan", 0, 6, "exact", None)
+    b.add_entity("location", "Jordan", 15, 21, "exact", None)
+    assert b.propagate() == 0
