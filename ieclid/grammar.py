@@ -64,6 +64,20 @@ def free_span_rule(name: str = "span", *, json: bool = False, forbid: str = "") 
 _CLASS_ESCAPES = {"\n": "\\n", "\r": "\\r", "\\": "\\\\", "]": "\\]", "^": "\\^", "-": "\\-"}
 
 
+# English words that never start an event trigger: articles, prepositions, conjunctions,
+# pronouns and auxiliaries. Small models otherwise name "on" or "in" as the event.
+FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "this", "that", "these", "those", "of", "in", "on", "at", "by", "for",
+    "from", "to", "with", "into", "onto", "upon", "about", "over", "under", "after", "before",
+    "during", "since", "until", "as", "than", "and", "or", "but", "nor", "so", "yet", "if", "then",
+    "when", "while", "where", "because", "he", "she", "it", "they", "we", "you", "i", "me", "him",
+    "her", "them", "us", "his", "its", "their", "our", "your", "my", "who", "whom", "whose",
+    "which", "what", "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had",
+    "do", "does", "did", "will", "would", "shall", "should", "can", "could", "may", "might",
+    "must", "not", "no", "two", "three",
+})
+
+
 def alternatives(options: Iterable[str], escape: Callable[[str], str] = str) -> str:
     """`( "a" | "b" )` over escaped options, longest first so no option shadows another."""
     unique = sorted(set(options), key=lambda s: (-len(s), s))
@@ -139,13 +153,15 @@ def ordered_item_rules(
     end: str,
     escape: Callable[[str], str] = str,
     max_pieces: int = MAX_SPAN_PIECES,
+    unstartable: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Rules for `items ::=` a list of span items in reading order, without overlaps.
 
     Each item is `open_ SPAN close` (`close` is a GBNF fragment, e.g. a label rule), items
     are joined by `sep` and the list ends with `end` (literals; may be empty). A span must
     start after the previous one ends, so a model cannot repeat an item or loop, and every
-    repeated mention of a string is a distinct, placed item.
+    repeated mention of a string is a distinct, placed item. No span starts on a word of
+    `unstartable` (compared case-folded).
     """
     pieces = word_pieces(text)
     n = len(pieces)
@@ -157,13 +173,15 @@ def ordered_item_rules(
 
     # Mentions start on a word, and do not end on a free-standing mark ("Paris ,").
     wordy = [text[a].isalnum() or text[a] == "_" for a, _ in pieces]
+    startable = [w and text[a:b].casefold() not in unstartable
+                 for w, (a, b) in zip(wordy, pieces, strict=True)]
     can_stop = [wordy[j] or (j > 0 and pieces[j - 1][1] == pieces[j][0]) for j in range(n)]
     depth = min(max_pieces, n)
     # valid[j][d]: a span can pass through piece j as its (d+1)-th piece and end somewhere.
     valid = [[False] * depth for _ in range(n + 1)]
     for j in range(n - 1, -1, -1):
         for d in range(min(depth, j + 1)):
-            if _edge(text, pieces, j, first=d == 0) is None or (d == 0 and not wordy[j]):
+            if _edge(text, pieces, j, first=d == 0) is None or (d == 0 and not startable[j]):
                 continue
             valid[j][d] = can_stop[j] or (d + 1 < depth and _continues(text, pieces, j, d, valid))
     starts = [valid[i][0] for i in range(n)]

@@ -8,6 +8,7 @@ from ieclid.profiles.chat_json import ChatJsonProfile
 from ieclid.run import RunSettings, verbatim_spans
 from ieclid.schema import load_schema, schema_from_labels
 from ieclid.tasks import Example
+from ieclid.tasks.tables import end_before_a_repeated_row
 
 NER = load_schema("conll2003")
 REL = load_schema("semeval2010")
@@ -191,5 +192,15 @@ def test_chat_json_list_answers_end_before_their_first_repeated_item():
     ended = CHAT.parse("ner", NER, end(f"[{police}, {army}, {police}"))
     assert mentions(ended) == [("Police", "group"), ("Army", "group")] and not ended.problems
     assert CHAT.ending("re") is end and CHAT.ending("openie") is end
-    assert CHAT.ending("rc") is None and CHAT.ending("table") is None
+    assert CHAT.ending("rc") is None and CHAT.ending("table") is end_before_a_repeated_row
+
+
+def test_table_answers_end_before_a_row_that_cycles_through_earlier_cells():
+    end = end_before_a_repeated_row
+    rows = "| atenolol | 50 mg |\n| amlodipine | 10 mg |\n"
+    assert end(rows) is None and end(rows + "| 50 mg | 10") is None
+    assert end(rows + "| 50 mg | 10 mg |\n") == rows  # cells moved to other columns
+    assert end(rows + "| atenolol | 50 mg |\n") == rows  # a repeated row
+    pairs = "| Ann | Paris |\n| Bob | London |\n"
+    assert end(pairs + "| Ann | London |\n") is None  # known cells in their own columns: a new fact
     assert AdelieProfile().ending("ner") is None

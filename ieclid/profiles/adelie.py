@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-from ieclid.grammar import alternatives, free_span_rule, ordered_item_rules, span_rules
-from ieclid.profiles import is_empty_answer, match_label
+from ieclid.grammar import FUNCTION_WORDS, alternatives, free_span_rule, ordered_item_rules, span_rules
+from ieclid.profiles import Ending, is_empty_answer, match_label
+from ieclid.profiles.chat_json import ChatJsonProfile
 from ieclid.schema import Schema
 from ieclid.tasks import (
     CHOICE_TASKS,
@@ -28,7 +29,7 @@ from ieclid.tasks import (
     span_labels,
 )
 from ieclid.tasks.markers import find_marked_pair, find_marked_trigger
-from ieclid.tasks.tables import header_lines, parse_table, table_grammar
+from ieclid.tasks.tables import end_before_a_repeated_row, header_lines, parse_table, table_grammar
 
 NER_QUERY = 'Please give the answer in the form "[Answer]: {entity}: {type}; ".'
 ED_QUERY = 'Please give the answer in the form "[Answer]: {event}: {class}; ".'
@@ -163,10 +164,16 @@ class AdelieProfile:
         # README, Prompt profiles). Event types stay names only: their descriptions cost PHEE
         # trigger F1 (48.6 -> 44.2).
         self.release = render is tulu
+        # Tables: ADELIE's releases learnt on-demand IE's markdown answers; models `ieclid train`
+        # aligned did not, and asked in ADELIE's form they wrote chat-template debris as a header.
+        # They get chat-json's table prompt instead, which shows one worked table.
+        self.tables = None if self.release else ChatJsonProfile(render)
 
     def prompt(
         self, task: str, schema: Schema, text: str, demos: list[Example], request: Request | None = None
     ) -> str:
+        if task == "table" and self.tables:
+            return self.tables.prompt(task, schema, text, demos, request)
         prompt = self.render(self.messages(task, schema, text, demos, request))
         if task == "table" and request and request.columns:
             prompt += "[Answer]: " + header_lines(request.columns)
@@ -263,14 +270,15 @@ class AdelieProfile:
                 items += f"({head}; {rel.verbalise() if rel else label}; {tail})\n"
         return "[Answer]: " + (items or "NA")
 
-    def ending(self, task: str) -> None:
-        """No early end: only chat-json's item lists were measured for one."""
-        return None
+    def ending(self, task: str) -> Ending | None:
+        """Tables end before a repeated row; no other early end: only chat-json's item lists were
+        measured for one."""
+        return end_before_a_repeated_row if task == "table" else None
 
     def grammar(self, task: str, schema: Schema, text: str, request: Request | None = None) -> str:
         request = request or Request()
         if task == "table":
-            return table_grammar("[Answer]: ", request.columns)
+            return table_grammar("" if self.tables else "[Answer]: ", request.columns)
         if task in CHOICE_TASKS:
             pair = find_marked_pair(text)
             if task == "rc":
@@ -286,7 +294,9 @@ class AdelieProfile:
             labels = [label.name for label in span_labels(task, schema, request)]
             shown = find_marked_trigger(text)[0] if task == "eae" else text
             if self.verbatim or task == "ed":  # triggers are words of the text, always
-                items = ordered_item_rules(shown, open_="", close='": " label "; "', sep="", end="")
+                unstartable = FUNCTION_WORDS if task == "ed" else frozenset()
+                items = ordered_item_rules(shown, open_="", close='": " label "; "', sep="", end="",
+                                           unstartable=unstartable)
             else:
                 items = ['items ::= item+', 'item ::= span ": " label "; "', free_span_rule(forbid=":;")]
             return "\n".join([

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from ieclid.grammar import (
+    FUNCTION_WORDS,
     alternatives,
     free_span_rule,
     json_string_escape,
@@ -33,7 +34,7 @@ from ieclid.tasks import (
     span_labels,
 )
 from ieclid.tasks.markers import find_marked_pair, find_marked_trigger
-from ieclid.tasks.tables import header_lines, parse_table, table_grammar
+from ieclid.tasks.tables import end_before_a_repeated_row, header_lines, parse_table, table_grammar
 
 NONE_OPTION = "none"
 
@@ -199,6 +200,7 @@ class ChatJsonProfile:
                     sep=", ",
                     end="]",
                     escape=json_string_escape,
+                    unstartable=FUNCTION_WORDS if task == "ed" else frozenset(),
                 )
                 return "\n".join(['root ::= "[" items', labels, *items]) + "\n"
             item = 'item ::= "{\\"" span "\\": \\"" label "\\"}"'
@@ -223,7 +225,9 @@ class ChatJsonProfile:
         return "\n".join([root, item, labels, *spans]) + "\n"
 
     def ending(self, task: str) -> Ending | None:
-        return None if task in CHOICE_TASKS or task == "table" else end_before_a_repeat
+        if task == "table":
+            return end_before_a_repeated_row
+        return None if task in CHOICE_TASKS else end_before_a_repeat
 
     def parse(self, task: str, schema: Schema, answer: str, request: Request | None = None) -> Answer:
         request = request or Request()

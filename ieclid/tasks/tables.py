@@ -57,6 +57,28 @@ def parse_table(answer: str, columns: tuple[str, ...], problems: list[str]) -> T
     return Table(found, tuple(rows))
 
 
+def end_before_a_repeated_row(answer: str) -> str | None:
+    """A table answer ended before its latest complete row when that row repeats an earlier one,
+    or holds only cells of earlier rows with one of them moved to another column: small models
+    that do so go on cycling through what they wrote (`| 50 mg | 10 mg |` after the rows for
+    atenolol, 50 mg and amlodipine, 10 mg)."""
+    if not answer.endswith("\n"):
+        return None
+    lines = answer.splitlines(keepends=True)
+    last = _split_row(lines[-1])
+    if last is None or not any(last):
+        return None
+    earlier = [row for row in map(_split_row, lines[:-1]) if row is not None]
+    if last in earlier:
+        return "".join(lines[:-1])
+    seen = {(column, cell) for row in earlier for column, cell in enumerate(row)}
+    cells = {cell for _, cell in seen}
+    filled = [(column, cell) for column, cell in enumerate(last) if cell.casefold() not in EMPTY_CELLS]
+    if filled and all(cell in cells for _, cell in filled) and any(item not in seen for item in filled):
+        return "".join(lines[:-1])
+    return None
+
+
 def table_grammar(prefix: str, columns: tuple[str, ...]) -> str:
     """Without columns: `prefix` and one header line. With them: rows of exactly that many cells."""
     cell = f"cell ::= [^|\\n\\r]{{1,{MAX_FREE_SPAN_CHARS}}}"
