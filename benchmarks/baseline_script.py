@@ -4,7 +4,8 @@ One sentence per call, the demonstrations as chat turns, a JSON-schema grammar t
 `response_format`, greedy decoding, llama-cpp-python's own prefix reuse. Mentions are
 grounded with str.find. Reads sentences (one per line), writes JSONL records to stdout.
 
-Usage: python benchmarks/baseline_script.py MODEL.gguf SENTENCES.txt LABELS DEMOS.jsonl|- THREADS [GPU_LAYERS]
+Usage: python benchmarks/baseline_script.py MODEL.gguf SENTENCES.txt LABELS DEMOS.jsonl|- THREADS
+                                            [GPU_LAYERS [LORA.gguf]]
 """
 
 import json
@@ -16,10 +17,11 @@ from ieclid.backends.weight_buffers import weights_off_amx  # what a script need
 
 model, sentences, labels, demos_path, threads = sys.argv[1:6]
 gpu_layers = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+lora = sys.argv[7] if len(sys.argv) > 7 else None  # an adapter applied at run time, as a user would
 labels = labels.split(",")
 with weights_off_amx():  # llama.cpp's AMX kernel crashes on some machines: both sides do without
     llm = Llama(model_path=model, n_ctx=4096, n_threads=int(threads), n_threads_batch=int(threads),
-                n_gpu_layers=gpu_layers, verbose=False)
+                n_gpu_layers=gpu_layers, lora_path=lora, verbose=False)
 schema = {
     "type": "object",
     "properties": {"entities": {"type": "array", "items": {

@@ -126,10 +126,10 @@ def _rates(model: str, threads: int, parallel: int, gpu_layers: int, repeats: in
     return prompt_rate, generation_rate
 
 
-def write_demos(path: Path, schema, shots: int) -> list[str]:
+def write_demos(path: Path, schema, shots: int, train: Path = DATA / "train_first2000.conll") -> list[str]:
     """Write the demonstrations both sides get (chosen by ieclid from the training split) as
     ieclid records; returns ieclid's arguments for them."""
-    demos = select_demos(list(read_conll(DATA / "train_first2000.conll")), "ner", schema, shots)
+    demos = select_demos(list(read_conll(train)), "ner", schema, shots)
     path.write_bytes(b"".join(orjson.dumps({
         "text": d.text,
         "entities": [{"label": lab, "text": t, "start": d.text.find(t),
