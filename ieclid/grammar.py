@@ -154,6 +154,7 @@ def ordered_item_rules(
     escape: Callable[[str], str] = str,
     max_pieces: int = MAX_SPAN_PIECES,
     unstartable: frozenset[str] = frozenset(),
+    ws: str = "",
 ) -> list[str]:
     """Rules for `items ::=` a list of span items in reading order, without overlaps.
 
@@ -161,15 +162,18 @@ def ordered_item_rules(
     are joined by `sep` and the list ends with `end` (literals; may be empty). A span must
     start after the previous one ends, so a model cannot repeat an item or loop, and every
     repeated mention of a string is a distinct, placed item. No span starts on a word of
-    `unstartable` (compared case-folded).
+    `unstartable` (compared case-folded). `ws` names a rule of optional white space allowed
+    around `sep` and before `end` (pretty-printed JSON).
     """
     pieces = word_pieces(text)
     n = len(pieces)
     lit_open = f"{literal(open_)} " if open_ else ""
-    lit_sep = f"{literal(sep)} " if sep else ""
+    space = f"{ws} " if ws else ""
+    lit_sep = f"{space}{literal(sep)} {space}" if sep else ""
+    lit_end = f"{space}{literal(end)}" if end else ""
 
     def finish(rest: str) -> str:
-        return f"({literal(end)} | {rest})" if end else f"({rest})?"
+        return f"({lit_end} | {rest})" if end else f"({rest})?"
 
     # Mentions start on a word, and do not end on a free-standing mark ("Paris ,").
     wordy = [text[a].isalnum() or text[a] == "_" for a, _ in pieces]
@@ -186,7 +190,7 @@ def ordered_item_rules(
             valid[j][d] = can_stop[j] or (d + 1 < depth and _continues(text, pieces, j, d, valid))
     starts = [valid[i][0] for i in range(n)]
     if not any(starts):
-        return [f"items ::= {literal(end)}" if end else 'items ::= ""']
+        return [f"items ::= {lit_end}" if end else 'items ::= ""']
     # With an end marker the list may be empty; without one, an empty answer is the caller's
     # to spell (e.g. ADELIE's "NA"), so the list holds at least one item.
     rules = [f"items ::= {finish(lit_open + 'start-0')}" if end else f"items ::= {lit_open}start-0"]
@@ -202,7 +206,7 @@ def ordered_item_rules(
     for j in range(n):
         after = j + 1 if any(starts[j + 1 :]) else None
         if after is None:
-            stop = f"{close} {literal(end)}" if end else close
+            stop = f"{close} {lit_end}" if end else close
         else:
             stop = f"{close} next-{after}"
         for d in range(min(depth, j + 1)):

@@ -142,8 +142,14 @@ class Extractor:
                 builder.absorb(part)
             if task == "ner" and opts.propagate:
                 builder.propagate()
+            if task == "ere" and len(builder.events) < 2:
+                builder.warn(f"{len(builder.events)} event found: no pair of events to relate")
             return builder
 
+        if task == "ere":  # each chunk's events, related to each other and to the chunk before
+            pairs = zip([None, *chunks], chunks, strict=False)
+            parts = [partial(self._events_related, self._builder(doc.id, doc.text), *pair) for pair in pairs]
+            return Plan(doc, task, parts or [partial(self._builder, doc.id, doc.text)], absorbed)
         groups = [[chunk] for chunk in chunks] or [[]]
         parts = [partial(self._fill, self._builder(doc.id, doc.text), group) for group in groups]
         return Plan(doc, task, parts, absorbed)
@@ -230,8 +236,6 @@ class Extractor:
                 if opts.task == "ee":
                     for event in events:
                         self._arguments(builder, chunk, *event)
-                elif opts.task == "ere":
-                    self._relate_events(builder, chunk, events)
         if opts.task == "table" and not (builder.table and builder.table["rows"]):
             builder.warn("the table has no rows: the model found nothing the instruction asks for")
         return builder
@@ -296,18 +300,30 @@ class Extractor:
         self._arguments(builder, whole, event_id, event_type, Placement(start, end, "exact"))
         return builder
 
-    def _relate_events(
-        self, builder: RecordBuilder, chunk: Chunk, events: list[tuple[str, str, Placement]]
-    ) -> None:
-        """ere on unmarked text: classify each pair of events that follow each other."""
-        placed = sorted((p.start, p.end, e) for e, _, p in events if p.start is not None)
-        if len(placed) < 2:
-            builder.warn(f"{len(placed)} event found in a chunk: no pair of events to relate")
+    def _events_related(
+        self, builder: RecordBuilder, previous: Chunk | None, chunk: Chunk
+    ) -> RecordBuilder:
+        """ere on unmarked text, one chunk: its events, and the relation of each to the event
+        before it, the first to the last of the previous chunk. That chunk's events are detected
+        again here (the same answer its own part gets, so they merge), since pairs cross sentence
+        borders while models find events best one sentence at a time."""
+        placed = self._placed(chunk, self._events(builder, chunk))
+        if previous is not None:
+            placed = self._placed(previous, self._events(builder, previous))[-1:] + placed
+        text = builder.text
         for (s1, e1, first), (s2, e2, second) in itertools.pairwise(placed):
             if s2 < e1:  # one trigger, two types: no relation between an event and itself
                 continue
-            marked = mark(chunk.text, {"e1": (s1, e1), "e2": (s2, e2)})
-            self._relate(builder, marked, first, second)
+            start = previous.start if previous is not None and s1 < chunk.start else chunk.start
+            span = {"e1": (s1 - start, e1 - start), "e2": (s2 - start, e2 - start)}
+            self._relate(builder, mark(text[start : chunk.end], span), first, second)
+        return builder
+
+    @staticmethod
+    def _placed(chunk: Chunk, events: list[tuple[str, str, Placement]]) -> list[tuple[int, int, str]]:
+        """Events whose triggers are in the text, as (start, end, event id) in the document, in order."""
+        return sorted((p.start + chunk.start, p.end + chunk.start, e) for e, _, p in events
+                      if p.start is not None and p.end is not None)
 
     def _relate(
         self, builder: RecordBuilder, marked: str, head: str, tail: str, schema: Schema | None = None

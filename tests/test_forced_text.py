@@ -84,3 +84,29 @@ def test_scores_leave_forced_tokens_out():
     completion = Completion('{"a": "b"}', 10, 3, [(6, -1.0), (8, None), (10, None)])
     assert abs(completion.score(0, 10) - np.exp(-1.0)) < 1e-9
     assert completion.score(7, 10) is None
+
+
+def test_an_answer_is_not_ended_by_one_token_that_outweighs_each_longer_start(backend):
+    """A token that alone completes the answer (here three backticks; `[]` in many vocabularies)
+    is the first token only when it is likelier than all allowed longer starts together."""
+    import numpy as np
+
+    grammar = 'root ::= "```" | "``" [a-z]{1,5}\n'
+    [fence] = backend.llm.tokenize(b"```", add_bos=False, special=False)
+    [tick] = backend.llm.tokenize(b"`", add_bos=False, special=False)
+    [ticks] = backend.llm.tokenize(b"``", add_bos=False, special=False)
+
+    def first(scores: dict[int, float]) -> int:
+        logits = np.full(backend.llm.n_vocab(), -30.0, dtype=np.float32)
+        for token, score in scores.items():
+            logits[token] = score
+        sampler = backend._grammar(grammar)
+        try:
+            chosen = backend._choose(logits, sampler, 0.0, None)
+            return backend.prefer_an_answer(logits, sampler, chosen)
+        finally:
+            backend._llama_cpp.llama_sampler_free(sampler)
+
+    assert first({fence: 0.0, tick: -0.3, ticks: -0.2}) == ticks  # the longer starts weigh more together
+    assert first({fence: 0.0, tick: -2.0, ticks: -2.0}) == fence  # the model means the short answer
+    assert first({fence: -1.0, ticks: 0.0}) == ticks

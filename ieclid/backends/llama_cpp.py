@@ -140,8 +140,7 @@ class GgufText:
         """Render messages with the GGUF's own chat template (a plain fallback if it has none)."""
         template = self.metadata.get("tokenizer.chat_template")
         if not template:
-            turns = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
-            return "\n\n".join([*turns, "Assistant:"])
+            return self.chat_fallback[1](messages)
         if self._formatter is None:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -152,6 +151,16 @@ class GgufText:
                 bos_token=vocab.token_get_text(self.llm.token_bos()),
             )
         return self._formatter(messages=messages).prompt
+
+    @functools.cached_property
+    def chat_fallback(self):
+        """(name, renderer) of the chat format used when the GGUF has no template (chat_formats)."""
+        from ieclid.chat_formats import fallback_format
+
+        def is_special_token(text: str) -> bool:
+            return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)) == 1
+
+        return fallback_format(is_special_token)
 
     def _grammar(self, gbnf: str):
         """A llama.cpp grammar sampler; a grammar llama.cpp rejects is an error, not a segfault.
@@ -214,6 +223,8 @@ class Generation:
         backend = self.backend
         lc = backend._llama_cpp
         token = backend._choose(logits, self.sampler, self.temperature, backend._rng)
+        if not self.tokens and self.sampler is not None and self.temperature <= 0:
+            token = backend.prefer_an_answer(logits, self.sampler, token)
         top = float(logits.max())
         logprob = float(logits[token]) - top - math.log(float(np.exp(logits - top).sum()))
         if lc.llama_vocab_is_eog(backend._vocab, token):
@@ -444,6 +455,36 @@ class LlamaCppBackend(GgufText):
         if not allowed.size:
             raise IeclidError("the grammar allows no token here; please report this")
         return self._pick(allowed, logits[allowed], temperature, rng)
+
+    def prefer_an_answer(self, logits, sampler, token: int) -> int:
+        """The first token of an answer, `token` unless that token alone completes the answer
+        (`[]`, one vocabulary entry in many tokenizers) while the allowed tokens that begin a
+        longer answer (`[`, ` [{"`, a code fence) are more likely together: split over several
+        spellings, each of them alone loses to the one token that ends, and greedy decoding
+        answered nothing for every text. Then the likeliest of those is taken."""
+        import numpy as np
+
+        if not self._ends_after(sampler, token):
+            return token
+        k = min(TOP_K, self._n_vocab)
+        top = np.argpartition(logits, -k)[-k:]
+        top = top[np.argsort(-logits[top], kind="stable")]
+        allowed = self._allowed(sampler, top, logits[top])
+        shifted = np.exp(logits[allowed] - float(logits.max()))
+        going = [i for i, candidate in enumerate(allowed) if not self._ends_after(sampler, int(candidate))]
+        if going and shifted[going].sum() > shifted.sum() - shifted[going].sum():
+            return int(allowed[going[0]])
+        return token
+
+    def _ends_after(self, sampler, token: int) -> bool:
+        """Whether the grammar allows nothing but a fixed text and the end once `token` is taken."""
+        lc = self._llama_cpp
+        clone = lc.llama_sampler_clone(sampler)
+        try:
+            lc.llama_sampler_accept(clone, token)
+            return self._forced_text(clone)[1]
+        finally:
+            lc.llama_sampler_free(clone)
 
     def _allowed(self, sampler, candidates, scores):
         """Candidates the grammar accepts next, in the order given (`scores`: their logits)."""

@@ -37,6 +37,7 @@ from ieclid.tasks.markers import find_marked_pair, find_marked_trigger
 from ieclid.tasks.tables import end_before_a_repeated_row, header_lines, parse_table, table_grammar
 
 NONE_OPTION = "none"
+MAX_LIST_SPACE = 8  # white space between list items: a line break and an indent
 
 NER_SYSTEM = (
     "You are a precise named entity recognizer. Find every mention of these entity types "
@@ -187,7 +188,7 @@ class ChatJsonProfile:
             names = list(_rc_options(schema)) if task == "rc" else schema.relation_names
             options = [*names, schema.none_label or NONE_OPTION]
             return f'root ::= "{{\\"relation\\": \\"" {alternatives(options, json_string_escape)} "\\"}}"\n'
-        root = 'root ::= "[" ("]" | item (", " item)* "]")'
+        root = 'list ::= "[" ws ("]" | item (ws "," ws item)* ws "]")'
         if task in SPAN_TASKS:
             names = [label.name for label in span_labels(task, schema, request)]
             labels = f"label ::= {alternatives(names, json_string_escape)}"
@@ -197,14 +198,15 @@ class ChatJsonProfile:
                     shown,
                     open_='{"',
                     close='"\\": \\"" label "\\"}"',
-                    sep=", ",
+                    sep=",",
                     end="]",
                     escape=json_string_escape,
                     unstartable=FUNCTION_WORDS if task == "ed" else frozenset(),
+                    ws="ws",
                 )
-                return "\n".join(['root ::= "[" items', labels, *items]) + "\n"
+                return _fenced(['list ::= "[" ws items', labels, *items])
             item = 'item ::= "{\\"" span "\\": \\"" label "\\"}"'
-            return "\n".join([root, item, labels, free_span_rule(json=True)]) + "\n"
+            return _fenced([root, item, labels, free_span_rule(json=True)])
         spans = span_rules(text, escape=json_string_escape) if self.verbatim else [free_span_rule(json=True)]
         if not spans:
             return 'root ::= "[]"\n'
@@ -216,13 +218,13 @@ class ChatJsonProfile:
                 f'item ::= "{{" {slot("predicate")} ", " {slot("subject")} (", " {slot("object")})? '
                 f'(", " {slot("time")})? (", " {slot("location")})? "}}"'
             )
-            return "\n".join([root, item, *spans]) + "\n"
+            return _fenced([root, item, *spans])
         item = (
             'item ::= "{\\"head\\": \\"" span "\\", \\"relation\\": \\"" label '
             '"\\", \\"tail\\": \\"" span "\\"}"'
         )
         labels = f"label ::= {alternatives(schema.relation_names, json_string_escape)}"
-        return "\n".join([root, item, labels, *spans]) + "\n"
+        return _fenced([root, item, labels, *spans])
 
     def ending(self, task: str) -> Ending | None:
         if task == "table":
@@ -273,6 +275,18 @@ class ChatJsonProfile:
         return result
 
 
+def _fenced(rules: list[str]) -> str:
+    """A grammar whose answer is the JSON list `list`, bare or in a markdown code fence, with
+    white space between its items as pretty-printed JSON has it. Code models open their answer
+    with a fence and then a line break; a grammar that forbade both left them the one-token
+    `[]` as their likeliest allowed start, and an empty answer for every text."""
+    return "\n".join([
+        'root ::= list | "```" "json"? "\\n" list "\\n```"',
+        f"ws ::= [ \\t\\n]{{0,{MAX_LIST_SPACE}}}",
+        *rules,
+    ]) + "\n"
+
+
 def end_before_a_repeat(answer: str) -> str | None:
     """A list answer whose latest item repeats an earlier one, ended before that item.
 
@@ -282,7 +296,8 @@ def end_before_a_repeat(answer: str) -> str | None:
     and cut a tenth of the answers' text.
     """
     body = answer.rstrip(", \t\r\n]")  # a token may close an item and go on: `"},`
-    if not body.endswith("}") or not body.lstrip().startswith("["):
+    opening = body.split("[", 1)[0].strip()
+    if not body.endswith("}") or "[" not in body or opening not in ("", "```", "```json"):
         return None
     values = _decode_values(body, Answer())
     if len(values) < 2 or values[-1][1][1] != len(body):
