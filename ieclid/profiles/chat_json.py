@@ -45,7 +45,6 @@ NER_SYSTEM = (
     "Answer with a JSON array of one-key objects that map each mention, copied exactly as written, "
     'to its type, in the order the mentions appear: "Ann Lee flew to Oslo ." is answered '
     '[{{"Ann Lee": "person"}}, {{"Oslo": "location"}}] when those types are asked for. '
-    "Answer [] if there is none."
 )
 RC_SYSTEM = (
     "You classify the relation between two marked entities in the user's text: e1, marked "
