@@ -24,6 +24,10 @@ def test_exact_hits_partial_overlaps_and_wrong_labels():
     assert s.overall.f1 == pytest.approx(1 / 3)
     assert s.per_label["location"].n_pred == 2 and s.per_label["location"].tp == 0
     assert s.per_label["organization"].recall == 0.0
+    # Where the errors went: a team tagged as a place, a place found with the wrong end.
+    assert s.as_dict()["confusion"] == {
+        "(spurious)": {"location": 1}, "location": {"(missed)": 1}, "organization": {"location": 1}
+    }
 
 
 def test_duplicates_count_once_and_empty_sides():

@@ -1,7 +1,8 @@
 """Exact-match micro precision/recall/F1 over (start, end, label) spans, overall and per label.
 
 This is the closed-IE entity metric of the papers: a predicted entity counts only when
-both its character span and its type equal a gold entity's. Duplicates count once.
+both its character span and its type equal a gold entity's. Duplicates count once. The
+confusion table shows where the errors went, label by label.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 Span = tuple[int, int, str]
+MISSED = "(missed)"  # confusion: a gold span no prediction has
+SPURIOUS = "(spurious)"  # confusion: the row of predicted spans that no gold span has
 
 
 @dataclass
@@ -47,6 +50,9 @@ class PRF:
 class SpanScores:
     overall: PRF = field(default_factory=PRF)
     per_label: dict[str, PRF] = field(default_factory=dict)
+    # gold label -> predicted label -> count, for the errors: a span found with another label,
+    # a gold span not found at all (MISSED) and a predicted span that is no gold span (SPURIOUS).
+    confusion: dict[str, Counter] = field(default_factory=dict)
 
     def add(self, gold: Iterable[Span], pred: Iterable[Span]) -> None:
         """Add one document's gold and predicted spans."""
@@ -61,9 +67,18 @@ class SpanScores:
             self.per_label.setdefault(label, PRF()).n_pred += count
         for label, count in Counter(s[2] for s in hits).items():
             self.per_label[label].tp += count
+        predicted = {(s, e): label for s, e, label in pred_set - hits}
+        gold_bounds = {(s, e) for s, e, _ in gold_set}
+        for start, end, label in gold_set - hits:
+            found = predicted.get((start, end), MISSED)
+            self.confusion.setdefault(label, Counter())[found] += 1
+        for (start, end), label in predicted.items():
+            if (start, end) not in gold_bounds:
+                self.confusion.setdefault(SPURIOUS, Counter())[label] += 1
 
     def as_dict(self) -> dict:
         return {
             **self.overall.as_dict(),
             "per_label": {k: v.as_dict() for k, v in sorted(self.per_label.items())},
+            "confusion": {gold: dict(found.most_common()) for gold, found in sorted(self.confusion.items())},
         }
