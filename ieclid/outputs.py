@@ -6,7 +6,9 @@ behind, and a pipe to `jq` sees every record the moment it is ready.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,16 +18,24 @@ from ieclid.errors import UsageError
 
 
 class JsonlWriter:
-    def __init__(self, path: str | None) -> None:
+    """Records to stdout, or to a file that appears under its name only when the writer closes:
+    they are written to a hidden file beside it first, so the file named is never emptied
+    before its input has been read (`-o notes.txt notes.txt` is refused anyway). Closing on an
+    interrupt or a failure keeps the whole records written so far under that name."""
+
+    def __init__(self, path: str | None, *, overwrite: bool = True, inputs: Iterable[str] = ()) -> None:
         self._owned = path not in (None, "-")
-        if self._owned:
-            try:
-                self._out: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in close()
-            except OSError as exc:
-                raise UsageError(f"cannot write output file {path}: {exc.strerror or exc}") from None
-        else:
-            self._out = sys.stdout.buffer
         self.count = 0
+        if not self._owned:
+            self._out = sys.stdout.buffer
+            return
+        check_output(path, overwrite=overwrite, inputs=inputs)
+        self._target = Path(path)
+        self._partial = self._target.with_name(f".{self._target.name}.{os.getpid()}.part")
+        try:
+            self._out: BinaryIO = open(self._partial, "wb")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise UsageError(f"cannot write output file {path}: {exc.strerror or exc}") from None
 
     def write(self, record: dict) -> None:
         self._out.write(orjson.dumps(record) + b"\n")
@@ -33,8 +43,29 @@ class JsonlWriter:
         self.count += 1
 
     def close(self) -> None:
-        if self._owned:
+        if self._owned and not self._out.closed:
             self._out.close()
+            os.replace(self._partial, self._target)
+
+
+def check_output(path: str | None, *, overwrite: bool = True, inputs: Iterable[str] = ()) -> None:
+    """Refuse an output file that is an input, a directory, or (without `overwrite`) exists."""
+    if path in (None, "-"):
+        return
+    target = Path(path)
+    if any(_same_file(target, Path(i)) for i in inputs if i != "-"):
+        raise UsageError(f"output file {path} is also an input; name another file")
+    if target.is_dir():
+        raise UsageError(f"cannot write output file {path}: it is a directory")
+    if target.exists() and not overwrite:
+        raise UsageError(f"output file {path} exists; give --overwrite to replace it")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def read_records(path: str) -> list[dict]:

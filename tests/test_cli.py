@@ -101,6 +101,41 @@ def test_stdin_and_output_file(tmp_path):
     assert set(record) >= {"id", "task", "model", "text", "entities", "warnings", "usage"}
 
 
+def test_an_output_file_never_eats_an_input_or_an_earlier_result(tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("Paris is lovely in spring.\n")
+    assert_one_line_error(ieclid("extract", "-o", str(note), str(note)), 2, "is also an input")
+    assert_one_line_error(ieclid("extract", "-o", str(tmp_path / "." / "note.txt"), str(tmp_path)), 2,
+                          "is also an input")
+    assert note.read_text() == "Paris is lovely in spring.\n"
+    earlier = tmp_path / "out.jsonl"
+    earlier.write_text("results of yesterday\n")
+    assert_one_line_error(ieclid("extract", "-o", str(earlier), str(note)), 2, "give --overwrite")
+    assert earlier.read_text() == "results of yesterday\n"
+    assert ieclid("extract", "-q", "--overwrite", "-o", str(earlier), str(note)).returncode == 0
+    (record,) = records(earlier.read_text())
+    assert record["id"] == str(note) and not list(tmp_path.glob(".*part"))
+
+
+def test_ctrl_c_keeps_the_whole_records_written_to_an_output_file(tmp_path):
+    path = tmp_path / "many.txt"
+    path.write_text("\n".join(f"Sentence {i} mentions Berlin and Anna Schmidt." for i in range(200)))
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "-o", str(out), str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, preexec_fn=as_at_a_terminal,
+    )
+    deadline = time.monotonic() + 120
+    while not any(p.stat().st_size for p in tmp_path.glob(".out.jsonl.*.part")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"Traceback" not in err, err[-2000:]
+    lines = out.read_bytes().splitlines()
+    assert 1 <= len(lines) < 200 and all(orjson.loads(line)["entities"] is not None for line in lines)
+    assert not list(tmp_path.glob(".*part"))
+
+
 def test_rc_from_lines_with_markers(tmp_path):
     path = tmp_path / "pairs.txt"
     path.write_text(

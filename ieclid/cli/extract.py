@@ -70,6 +70,7 @@ def extract(
     label_map: str = LABEL_MAP,
     shots: int = SHOTS,
     output: str = typer.Option(None, "--output", "-o", help="Write records to this file instead of stdout."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --output file if it exists."),
     glob: str = typer.Option("*.txt", "--glob", help="Which files to take from directories."),
     lines: bool = typer.Option(False, "--lines", help="Every non-empty line is a document (id path:N)."),
     max_chunk_tokens: int = MAX_CHUNK_TOKENS,
@@ -95,7 +96,7 @@ def extract(
 ) -> int:
     """Extract entities, relations, events, open tuples or a table; one JSON object per document."""
     from ieclid.documents import read_documents, resolve_inputs
-    from ieclid.outputs import JsonlWriter
+    from ieclid.outputs import JsonlWriter, check_output
     from ieclid.run import RunSettings, extract_all, open_extractor
 
     settings = RunSettings(
@@ -117,8 +118,9 @@ def extract(
         from ieclid.errors import UsageError
 
         raise UsageError(f"no files matching {glob!r} in the given directories")
+    check_output(output, overwrite=overwrite, inputs=paths)  # before the model loads
     extractor, backend = open_extractor(settings)
-    writer = JsonlWriter(output)
+    writer = JsonlWriter(output, overwrite=overwrite, inputs=paths)
     documents = read_documents(paths, lines=lines)
     try:
         with progress(None if lines else len(paths), quiet, "extracting") as advance:
