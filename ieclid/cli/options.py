@@ -85,8 +85,8 @@ CHUNK_OVERLAP = typer.Option(0, "--chunk-overlap", help="Sentences repeated betw
 CHUNK_SENTENCES = typer.Option(
     1, "--chunk-sentences",
     help="Sentences a chunk holds at most (0: as many as --max-chunk-tokens allows). Models extract "
-    "best from one sentence at a time; a document's chunks are decoded together. With 1, ere reads "
-    "overlapping pairs of sentences, so that events of neighbouring sentences are related.",
+    "best from one sentence at a time; a document's chunks are decoded together (ere relates each "
+    "event to the one before it across chunks too).",
 )
 PROPAGATE = typer.Option(
     True, "--propagate/--no-propagate",
