@@ -18,6 +18,7 @@ from ieclid.backends.schedule import Schedule
 from ieclid.chunking import DEFAULT_CHUNK_SENTENCES, Chunk, chunk_text
 from ieclid.documents import Document
 from ieclid.errors import IeclidError
+from ieclid.grammar import FUNCTION_WORDS
 from ieclid.grounding import Grounder, Placement
 from ieclid.profiles import Ending, Profile
 from ieclid.records import RecordBuilder, error_record
@@ -141,7 +142,7 @@ class Extractor:
             for part in parts:
                 builder.absorb(part)
             if task == "ner" and opts.propagate:
-                builder.propagate()
+                builder.propagate(FUNCTION_WORDS)
             if task == "ere" and len(builder.events) < 2:
                 builder.warn(f"{len(builder.events)} event found: no pair of events to relate")
             return builder

@@ -113,10 +113,12 @@ class RecordBuilder:
                 self.table["rows"].append(list(row))
                 self.table["offsets"].append(row_offsets)
 
-    def propagate(self) -> int:
+    def propagate(self, common: frozenset[str] = frozenset()) -> int:
         """Label the other occurrences of each placed entity's exact text as that entity is
         labelled, marked `propagated`: a model names a repeated name once, a reader expects every
-        mention. Texts given two labels, single characters, and occurrences inside a word or
+        mention. Only names are spread (texts with a capital letter or a digit, not in `common`,
+        compared case-folded): a model that tags "the" or "soldiers" once is wrong everywhere
+        else too. Texts given two labels, single characters, and occurrences inside a word or
         overlapping an entity are left alone. Returns how many were added."""
         labels: dict[str, set[str]] = {}
         taken = []
@@ -126,7 +128,8 @@ class RecordBuilder:
                 taken.append((entity["start"], entity["end"]))
         added = 0
         for text, names in sorted(labels.items(), key=lambda item: -len(item[0])):
-            if len(names) != 1 or len(text.strip()) < 2 or not any(ch.isalnum() for ch in text):
+            named = any(ch.isupper() or ch.isdigit() for ch in text) and text.casefold() not in common
+            if len(names) != 1 or len(text.strip()) < 2 or not named:
                 continue
             (label,) = names
             pattern = (r"(?<!\w)" if text[0].isalnum() else "") + re.escape(text)

@@ -86,6 +86,16 @@ def test_propagation_labels_every_other_occurrence_and_marks_it():
     assert sum(1 for f in found if f[0] == "A") == 1
 
 
+def test_propagation_spreads_names_only():
+    text = "The soldiers met the press. The soldiers left, and the press stayed. THE END, THE END."
+    b = RecordBuilder("d", "ner", "s", "m", "p", text)
+    b.add_entity("group", "soldiers", 4, 12, "exact", None)  # not a name: lower case
+    b.add_entity("person", "the", 17, 20, "exact", None)
+    end = text.index("THE END")
+    b.add_entity("misc", "THE", end, end + 3, "exact", None)  # a common word in capitals
+    assert b.propagate(frozenset({"the"})) == 0
+
+
 def test_propagation_leaves_texts_with_two_labels_alone():
     text = "Jordan visited Jordan."
     b = RecordBuilder("d", "ner", "s", "m", "p", text)
