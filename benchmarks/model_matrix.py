@@ -23,10 +23,9 @@ import tempfile
 from pathlib import Path
 
 import orjson
-from throughput import ROOT, run, write_demos
+from throughput import ROOT, f1, run, write_demos
 
 from ieclid.datasets import read_conll
-from ieclid.evaluation.spans import SpanScores
 from ieclid.models import bundled_adapter, resolve_model
 from ieclid.schema import load_schema
 
@@ -42,14 +41,6 @@ SETS = {  # name -> (schema, test file, training file)
     "crossner_ai": ("crossner_ai", DATA / "crossner" / "ai" / "test.txt",
                     DATA / "crossner" / "ai" / "train.txt"),
 }
-
-
-def f1(gold, records: list[dict]) -> float:
-    scores = SpanScores()
-    for doc, record in zip(gold, records, strict=True):
-        scores.add(doc.entities, [(e["start"], e["end"], e["label"]) for e in record.get("entities", [])
-                                  if e.get("start") is not None])
-    return round(100 * scores.overall.f1, 1)
 
 
 def main() -> None:
@@ -90,7 +81,8 @@ def main() -> None:
                     ])
                     row = {
                         "model": name, "set": set_name, "shots": shots, "sentences": len(gold),
-                        "script_f1": f1(gold, script), "ieclid_f1": f1(gold, ours),
+                        "script_f1": round(100 * f1(gold, script), 1),
+                        "ieclid_f1": round(100 * f1(gold, ours), 1),
                         "script_per_s": round(len(gold) / s_sec, 2),
                         "ieclid_per_s": round(len(gold) / o_sec, 2),
                     }

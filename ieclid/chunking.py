@@ -139,13 +139,17 @@ def chunk_text(
     sizes = [count(text[a:b]) for a, b in units]
     chunks: list[Chunk] = []
     current: list[int] = []
-    for index, size in enumerate(sizes):
+
+    def no_room(size: int) -> bool:
+        """Whether the current chunk cannot take a unit of `size` tokens."""
         full = max_sentences > 0 and len(current) >= max_sentences
-        if current and (full or sum(sizes[i] for i in current) + size > max_tokens):
+        return full or sum(sizes[i] for i in current) + size > max_tokens
+
+    for index, size in enumerate(sizes):
+        if current and no_room(size):
             chunks.append(_make_chunk(text, units, current))
             current = current[-overlap:] if overlap else []
-            while current and (sum(sizes[i] for i in current) + size > max_tokens
-                               or (max_sentences > 0 and len(current) >= max_sentences)):
+            while current and no_room(size):
                 current.pop(0)
         current.append(index)
     if current:

@@ -76,24 +76,20 @@ class Annotated:
 _TAG = re.compile(r"O|[BIESLU]-\S+")
 
 
-def conll_fields(line: str) -> list[str]:
+def _conll_fields(line: str) -> list[str]:
     """A CoNLL line's columns: tab-separated where it has tabs, else space-separated."""
     return line.split("\t") if "\t" in line else line.split()
 
 
-def is_conll_token_line(line: str) -> bool:
-    """Whether a line is `token ... tag` (2 to 4 or more columns, the tag last), as CoNLL files
-    write tokens; `-DOCSTART-` lines and `# id ...` comments are not."""
-    fields = conll_fields(line.strip())
-    return len(fields) >= 2 and bool(_TAG.fullmatch(fields[-1].strip())) and not _is_conll_skip(line)
+def _tagged(line: str) -> bool:
+    """Whether a line is `token ... tag`: 2 to 4 or more columns, a BIO-style tag last."""
+    fields = _conll_fields(line.strip())
+    return len(fields) >= 2 and bool(_TAG.fullmatch(fields[-1].strip()))
 
 
 def _is_conll_skip(line: str) -> bool:
     """Document separators (`-DOCSTART- -X- -X- O`) and comments (`# id ... domain=en`)."""
-    if line.startswith("-DOCSTART-"):
-        return True
-    fields = conll_fields(line.strip())
-    return line.startswith("#") and not (len(fields) >= 2 and _TAG.fullmatch(fields[-1].strip()))
+    return line.startswith("-DOCSTART-") or (line.startswith("#") and not _tagged(line))
 
 
 def read_conll(path: Path) -> Iterator[Annotated]:
@@ -107,7 +103,7 @@ def read_conll(path: Path) -> Iterator[Annotated]:
         for line in handle:
             line = line.rstrip("\r\n")
             if line.strip() and not _is_conll_skip(line):
-                parts = conll_fields(line)
+                parts = _conll_fields(line)
                 tokens.append((parts[0], parts[-1].strip() if len(parts) > 1 else "O"))
                 continue
             if tokens:
@@ -321,7 +317,7 @@ def sniff_format(path_str: str, what: str) -> str | None:
         return "semeval"
     if first.count("\t") >= 2 and " " in first.split("\t")[0]:
         return "carb"  # a sentence, then the tuple's fields
-    if any(is_conll_token_line(line) for line in lines[:20]):
+    if any(_tagged(line) and not _is_conll_skip(line) for line in lines[:20]):
         return "conll"
     return None
 

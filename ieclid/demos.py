@@ -51,7 +51,7 @@ def parse_label_map(text: str | None) -> dict[str, str]:
     return mapping
 
 
-def _task_names(task: str, schema: Schema) -> tuple[list[str], dict[str, str]]:
+def task_labels(task: str, schema: Schema) -> tuple[list[str], dict[str, str]]:
     """The labels a task's demonstrations may carry, and the schema's aliases for them."""
     if task in SPAN_TASKS:
         labels = span_labels(task, schema)
@@ -72,7 +72,7 @@ def demo_labels(
     """Map each tag the demonstrations use to a label of the schema: as `label_map` says, by an
     alias the schema gives, by name (ignoring case, `-`, `_` and spaces), or as the one label
     it abbreviates; the rest are unknown."""
-    names, aliases = _task_names(task, schema)
+    names, aliases = task_labels(task, schema)
     label_map = label_map or {}
     for tag, name in label_map.items():
         if name not in names:

@@ -18,7 +18,7 @@ from typing import TypeVar
 from ieclid.backends.schedule import Schedule
 from ieclid.chunking import DEFAULT_CHUNK_SENTENCES
 from ieclid.datasets import read_annotated
-from ieclid.demos import demo_labels, parse_label_map, select_demos
+from ieclid.demos import demo_labels, parse_label_map, select_demos, task_labels
 from ieclid.documents import Document
 from ieclid.errors import UsageError
 from ieclid.gguf_info import read_gguf
@@ -26,7 +26,7 @@ from ieclid.outputs import JsonlWriter
 from ieclid.pipeline import ExtractOptions, Extractor, Plan
 from ieclid.profiles import PROFILES, guess_profile, is_adelie_release, make_profile
 from ieclid.schema import EventType, Schema, load_schema, schema_from_labels
-from ieclid.tasks import SPAN_TASKS, Example, Request, check_task_schema, span_labels
+from ieclid.tasks import SPAN_TASKS, Example, Request, check_task_schema
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -265,7 +265,7 @@ def load_demos(
         if labels.unknown and not labels.mapping:
             raise UsageError(
                 f"{settings.demos}: its tags ({', '.join(labels.unknown[:8])}) match none of the labels "
-                f"({', '.join(_step_names(step, schema)[:8])}); map them with --label-map TAG=label,..."
+                f"({', '.join(task_labels(step, schema)[0][:8])}); map them with --label-map TAG=label,..."
             )
         if labels.unknown:
             notify(
@@ -282,12 +282,6 @@ def load_demos(
             notify(f"{settings.demos}: {len(demos[step])} usable demonstrations for {step}, "
                    f"fewer than --shots {settings.shots}")
     return demos
-
-
-def _step_names(step: str, schema: Schema) -> list[str]:
-    if step in SPAN_TASKS:
-        return [label.name for label in span_labels(step, schema)]
-    return schema.relation_names
 
 
 def open_backend(settings: RunSettings, model_path: str):

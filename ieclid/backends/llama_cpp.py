@@ -444,9 +444,7 @@ class LlamaCppBackend(GgufText):
             best = np.argmax(logits)
             if sampler is None or self._allowed(sampler, best.reshape(1), logits[best].reshape(1)).size:
                 return int(best)
-        k = min(TOP_K, self._n_vocab)
-        top = np.argpartition(logits, -k)[-k:]
-        top = top[np.argsort(-logits[top], kind="stable")]
+        top = self._top(logits)
         if sampler is None:
             return self._pick(top, logits[top], temperature, rng)
         allowed = self._allowed(sampler, top, logits[top])
@@ -466,15 +464,21 @@ class LlamaCppBackend(GgufText):
 
         if not self._ends_after(sampler, token):
             return token
-        k = min(TOP_K, self._n_vocab)
-        top = np.argpartition(logits, -k)[-k:]
-        top = top[np.argsort(-logits[top], kind="stable")]
+        top = self._top(logits)
         allowed = self._allowed(sampler, top, logits[top])
         shifted = np.exp(logits[allowed] - float(logits.max()))
         going = [i for i, candidate in enumerate(allowed) if not self._ends_after(sampler, int(candidate))]
         if going and shifted[going].sum() > shifted.sum() - shifted[going].sum():
             return int(allowed[going[0]])
         return token
+
+    def _top(self, logits):
+        """The TOP_K most likely tokens, best first."""
+        import numpy as np
+
+        k = min(TOP_K, self._n_vocab)
+        top = np.argpartition(logits, -k)[-k:]
+        return top[np.argsort(-logits[top], kind="stable")]
 
     def _ends_after(self, sampler, token: int) -> bool:
         """Whether the grammar allows nothing but a fixed text and the end once `token` is taken."""

@@ -187,7 +187,7 @@ class ChatJsonProfile:
             names = list(_rc_options(schema)) if task == "rc" else schema.relation_names
             options = [*names, schema.none_label or NONE_OPTION]
             return f'root ::= "{{\\"relation\\": \\"" {alternatives(options, json_string_escape)} "\\"}}"\n'
-        root = 'list ::= "[" ws ("]" | item (ws "," ws item)* ws "]")'
+        list_rule = 'list ::= "[" ws ("]" | item (ws "," ws item)* ws "]")'
         if task in SPAN_TASKS:
             names = [label.name for label in span_labels(task, schema, request)]
             labels = f"label ::= {alternatives(names, json_string_escape)}"
@@ -205,7 +205,7 @@ class ChatJsonProfile:
                 )
                 return _fenced(['list ::= "[" ws items', labels, *items])
             item = 'item ::= "{\\"" span "\\": \\"" label "\\"}"'
-            return _fenced([root, item, labels, free_span_rule(json=True)])
+            return _fenced([list_rule, item, labels, free_span_rule(json=True)])
         spans = span_rules(text, escape=json_string_escape) if self.verbatim else [free_span_rule(json=True)]
         if not spans:
             return 'root ::= "[]"\n'
@@ -217,13 +217,13 @@ class ChatJsonProfile:
                 f'item ::= "{{" {slot("predicate")} ", " {slot("subject")} (", " {slot("object")})? '
                 f'(", " {slot("time")})? (", " {slot("location")})? "}}"'
             )
-            return _fenced([root, item, *spans])
+            return _fenced([list_rule, item, *spans])
         item = (
             'item ::= "{\\"head\\": \\"" span "\\", \\"relation\\": \\"" label '
             '"\\", \\"tail\\": \\"" span "\\"}"'
         )
         labels = f"label ::= {alternatives(schema.relation_names, json_string_escape)}"
-        return _fenced([root, item, labels, *spans])
+        return _fenced([list_rule, item, labels, *spans])
 
     def ending(self, task: str) -> Ending | None:
         if task == "table":
