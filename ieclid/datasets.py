@@ -337,7 +337,7 @@ def read_annotated(path_str: str, what: str = "demonstration") -> list[Annotated
     fmt = sniff_format(path_str, what)
     if fmt is None:
         raise UsageError(
-            f"{path_str}: unknown format; expected ieclid JSONL records, CoNLL (token<TAB>tag), "
+            f"{path_str}: unknown format; expected ieclid JSONL records, CoNLL (token ... BIO tag), "
             "SemEval-2010 Task 8, PHEE, CaRB or FewRel"
         )
     docs = list(READERS[fmt](Path(path_str)))
