@@ -174,7 +174,7 @@ def _read_jsonl(path: Path, convert: Callable[[dict, str], Annotated], what: str
                 continue
             try:
                 yield convert(orjson.loads(line), f"{path.name}:{number}")
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            except (orjson.JSONDecodeError, LookupError, TypeError, ValueError, AttributeError) as exc:
                 raise UsageError(f"{path}:{number}: not {what} ({exc})") from None
 
 
@@ -184,18 +184,27 @@ def read_records(path: Path) -> Iterator[Annotated]:
 
 
 def _record_document(record: dict, fallback_id: str) -> Annotated:
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise ValueError("a record is a JSON object with a string 'text'")
     text = record["text"]
     entities: list[tuple[int, int, str]] = []
     index_of: dict[str, int] = {}
-    for number, ent in enumerate(record.get("entities", [])):
+    items = record.get("entities", [])
+    if not isinstance(items, list) or not all(isinstance(ent, dict) for ent in items):
+        raise ValueError("'entities' is a list of objects")
+    for number, ent in enumerate(items):
         start, end = ent.get("start"), ent.get("end")
+        if not isinstance(ent.get("label"), str):
+            raise ValueError(f"entity {number + 1} has no string 'label'")
         if start is None or end is None:
             start = text.find(ent["text"])
             if start < 0:
                 continue
             end = start + len(ent["text"])
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            raise ValueError(f"entity {number + 1} has start {start} and end {end}, not a span of the text")
         index_of[ent.get("id", f"T{number + 1}")] = len(entities)
-        entities.append((int(start), int(end), ent["label"]))
+        entities.append((start, end, ent["label"]))
     triples = [
         (index_of[rel["head"]], index_of[rel["tail"]], rel["label"])
         for rel in record.get("relations", [])

@@ -80,6 +80,9 @@ def read_documents(paths: list[str], lines: bool = False) -> Iterator[Document]:
         if not lines or doc.error:
             yield doc
             continue
-        for number, line in enumerate(doc.text.splitlines(), start=1):
+        # Lines end at \n (or \r\n) alone, as `wc -l` and editors count them; str.splitlines
+        # would also break at form feeds and U+2028, and `path:N` would name the wrong line.
+        for number, line in enumerate(doc.text.split("\n"), start=1):
+            line = line.removesuffix("\r")
             if line.strip():
                 yield Document(f"{name}:{number}", line)

@@ -14,8 +14,17 @@ from ieclid.errors import IeclidError
 from ieclid.models import HubRef, delete_pulled, home, load_registry, save_registry
 
 
+def safe_name(name: str) -> bool:
+    """A file name that stays inside the download folder (a server may list any name)."""
+    parts = name.replace("\\", "/").split("/")
+    return bool(name) and not name.startswith("/") and ".." not in parts and ":" not in parts[0]
+
+
 def choose_file(ref: HubRef, files: list[str]) -> str:
     """The GGUF file of the repository that the reference means."""
+    if ref.file and not safe_name(ref.file):
+        raise IeclidError(f"{ref.repo}: refusing the file name {ref.file!r}: it leaves the download folder")
+    files = [f for f in files if safe_name(f)]
     ggufs = [f for f in files if f.lower().endswith(".gguf")]
     if ref.file:
         if ref.file not in files:
@@ -44,7 +53,7 @@ def pull(ref: HubRef, revision: str | None = None, progress: bool = True) -> dic
         filename = choose_file(ref, files)
         metadata = get_hf_file_metadata(hf_hub_url(ref.repo, filename, revision=info.sha or revision))
         path = hf_hub_download(ref.repo, filename, revision=info.sha or revision, cache_dir=home() / "hub")
-    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IeclidError(f"cannot pull {ref.repo}: {first}") from None
     _verify(Path(path), metadata.etag)

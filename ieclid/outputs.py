@@ -6,15 +6,17 @@ behind, and a pipe to `jq` sees every record the moment it is ready.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 import orjson
 
-from ieclid.errors import UsageError
+from ieclid.errors import ReaderGone, UsageError
 
 
 class JsonlWriter:
@@ -23,11 +25,15 @@ class JsonlWriter:
     before its input has been read (`-o notes.txt notes.txt` is refused anyway). Closing on an
     interrupt or a failure keeps the whole records written so far under that name."""
 
-    def __init__(self, path: str | None, *, overwrite: bool = True, inputs: Iterable[str] = ()) -> None:
+    def __init__(
+        self, path: str | None, *, overwrite: bool = True, inputs: Iterable[str] = (),
+        stdout: BinaryIO | None = None,
+    ) -> None:
+        """`stdout`: where records for standard output go (see `records_stdout`)."""
         self._owned = path not in (None, "-")
         self.count = 0
         if not self._owned:
-            self._out = sys.stdout.buffer
+            self._out = stdout or sys.stdout.buffer
             return
         check_output(path, overwrite=overwrite, inputs=inputs)
         self._target = Path(path)
@@ -38,14 +44,46 @@ class JsonlWriter:
             raise UsageError(f"cannot write output file {path}: {exc.strerror or exc}") from None
 
     def write(self, record: dict) -> None:
-        self._out.write(orjson.dumps(record) + b"\n")
-        self._out.flush()
+        try:
+            self._out.write(orjson.dumps(record) + b"\n")
+            self._out.flush()
+        except BrokenPipeError:
+            self._out = open(os.devnull, "wb")  # noqa: SIM115 - what is left to flush goes nowhere
+            raise ReaderGone from None
         self.count += 1
 
     def close(self) -> None:
         if self._owned and not self._out.closed:
             self._out.close()
             os.replace(self._partial, self._target)
+
+
+@contextmanager
+def records_stdout() -> Iterator[BinaryIO]:
+    """Standard output for records alone. Native code writes to file descriptor 1 behind
+    Python's back (llama.cpp's logs, and on an abort the debugger's backtrace, which would
+    corrupt a JSONL stream): while the context is open, descriptor 1 is standard error, and the
+    records go to a copy of the real standard output."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):  # replaced, e.g. by a test
+        yield sys.stdout.buffer
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    records = os.fdopen(os.dup(fd), "wb")
+    os.dup2(sys.stderr.fileno(), fd)
+    try:
+        yield records
+    finally:
+        try:
+            records.close()
+        except BrokenPipeError:  # the reader has gone: what was left has nowhere to go
+            pass
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
 
 
 def check_output(path: str | None, *, overwrite: bool = True, inputs: Iterable[str] = ()) -> None:

@@ -20,7 +20,7 @@ from ieclid.chunking import DEFAULT_CHUNK_SENTENCES
 from ieclid.datasets import read_annotated
 from ieclid.demos import demo_labels, parse_label_map, select_demos, task_labels
 from ieclid.documents import Document
-from ieclid.errors import UsageError
+from ieclid.errors import Terminated, UsageError
 from ieclid.gguf_info import read_gguf
 from ieclid.outputs import JsonlWriter
 from ieclid.pipeline import ExtractOptions, Extractor, Plan
@@ -145,14 +145,7 @@ def check_settings(settings: RunSettings) -> None:
         raise UsageError("--method qa4re is for --task rc")
     if settings.verbatim and not settings.grammar:
         raise UsageError("--verbatim needs the grammar; drop --no-grammar")
-    if settings.max_chunk_tokens < 16:
-        raise UsageError("--max-chunk-tokens must be at least 16")
-    if settings.chunk_sentences < 0:
-        raise UsageError("--chunk-sentences must not be negative")
-    if settings.shots < 0:
-        raise UsageError("--shots must not be negative")
-    if not 0.0 <= settings.temperature <= 2.0:
-        raise UsageError("--temperature must be between 0 and 2")
+    check_numbers(settings)
     if settings.lora and not Path(settings.lora).is_file():
         raise UsageError(f"LoRA adapter not found: {settings.lora}")
     if settings.lora and settings.backend == "openai":
@@ -161,14 +154,35 @@ def check_settings(settings: RunSettings) -> None:
         raise UsageError("--base-url and --concurrency are for --backend openai")
     if settings.backend == "openai" and not settings.base_urls:
         raise UsageError("--backend openai needs --base-url URL (one or more)")
-    if settings.sequences is not None and (settings.sequences < 1 or settings.sequences > 64):
-        raise UsageError("--parallel must be between 1 and 64")
     if settings.sequences and settings.backend == "openai":
         raise UsageError("--parallel is for the in-process backend; servers take --concurrency")
-    if settings.concurrency is not None and settings.concurrency < 1:
-        raise UsageError("--concurrency must be at least 1")
-    if settings.timeout <= 0:
-        raise UsageError("--timeout must be positive")
+
+
+MIN_CTX = 512  # the instructions and label set of a prompt, a chunk, and room for its answer
+MAX_CTX = 1 << 20
+MAX_THREADS = 1024
+MAX_SHOTS = 64
+
+
+def check_numbers(settings: RunSettings) -> None:
+    """Every number a user gives, checked before the model loads: llama.cpp aborts the process
+    on some of them (a context of a few tokens) instead of reporting an error."""
+    def within(value: float | None, low: float, high: float, option: str) -> None:
+        if value is not None and not low <= value <= high:
+            raise UsageError(f"{option} must be between {low} and {high}, not {value}")
+
+    within(settings.ctx, MIN_CTX, MAX_CTX, "--ctx")
+    within(settings.max_chunk_tokens, 16, settings.ctx // 2, "--max-chunk-tokens")
+    within(settings.chunk_sentences, 0, 10_000, "--chunk-sentences")
+    within(settings.chunk_overlap, 0, 100, "--chunk-overlap")
+    within(settings.shots, 0, MAX_SHOTS, "--shots")
+    within(settings.threads, 1, MAX_THREADS, "--threads")
+    within(settings.n_gpu_layers, -1, 100_000, "--n-gpu-layers")
+    within(settings.seed, 0, 2**32 - 1, "--seed")
+    within(settings.sequences, 1, 64, "--parallel")
+    within(settings.concurrency, 1, 1024, "--concurrency")
+    within(settings.temperature, 0.0, 2.0, "--temperature")
+    within(settings.timeout, 0.001, 86_400.0, "--timeout")
 
 
 def verbatim_spans(settings: RunSettings, profile_name: str, has_demos: bool) -> bool:
@@ -307,7 +321,10 @@ def extract_each(
     """Results in input order; with `in_flight` > 1, that many inputs are worked on at once (their
     answers queued for the batch engine in process, or sent to servers), and inputs are read
     only as far ahead as that. Give the backend's `schedule` (in process) to make the batches,
-    and so the results, the same on every run."""
+    and so the results, the same on every run.
+
+    On Ctrl-C or SIGTERM the work in flight is given up, not finished: the engine answers its
+    requests with `Cancelled` at its next step, and inputs not started are dropped."""
     if in_flight <= 1:
         yield from map(extract, documents)
         return
@@ -316,49 +333,73 @@ def extract_each(
 
     from ieclid.backends.batching import block_interrupts
 
+    in_process = schedule is not None
     schedule = schedule or Schedule()
 
     def work(number: int, doc: T) -> R:
         with schedule.working(number):
             return extract(doc)
 
-    # The schedule is left first: workers still running must not wait for documents to come.
-    with (interrupts_noted() as noted, ThreadPoolExecutor(in_flight, initializer=block_interrupts) as pool,
-          schedule.run(in_flight)):
-        pending: deque = deque()
-        for doc in documents:
-            pending.append(pool.submit(work, schedule.enter(), doc))
-            if len(pending) >= in_flight:
+    pool = ThreadPoolExecutor(in_flight, initializer=block_interrupts)
+    finished = False
+    try:
+        # The schedule is left first: workers still running must not wait for documents to come.
+        with interrupts_noted() as noted, schedule.run(in_flight):
+            pending: deque = deque()
+            for doc in documents:
+                pending.append(pool.submit(work, schedule.enter(), doc))
+                if len(pending) >= in_flight:
+                    yield _result(pending.popleft(), noted)
+            schedule.end()
+            while pending:
                 yield _result(pending.popleft(), noted)
-        schedule.end()
-        while pending:
-            yield _result(pending.popleft(), noted)
+        finished = True
+    finally:
+        if not finished:  # interrupted, or the consumer stopped: give up what is in flight
+            schedule.cancel()
+        # In process the workers end within one engine step once cancelled, and must end before
+        # the model is freed; a server's answers are not waited for.
+        pool.shutdown(wait=finished or in_process, cancel_futures=True)
 
 
 @contextmanager
 def interrupts_noted() -> Iterator[threading.Event]:
-    """Ctrl-C sets a flag as well as raising KeyboardInterrupt. The exception is raised in the
-    main thread wherever it happens to be running Python code, and there it can be swallowed:
-    in a finalizer (`__del__` of a llama.cpp object the garbage collector frees) or a ctypes
-    callback, Python prints and drops it, and the run would go on to the end. The flag survives."""
-    noted = threading.Event()
+    """Ctrl-C (and SIGTERM) set a flag as well as raising KeyboardInterrupt (`Terminated`). The
+    exception is raised in the main thread wherever it happens to be running Python code, and
+    there it can be swallowed: in a finalizer (`__del__` of a llama.cpp object the garbage
+    collector frees) or a ctypes callback, Python prints and drops it, and the run would go on
+    to the end. The flag survives."""
+    noted = Noted()
     main = threading.current_thread() is threading.main_thread()
     if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield noted  # only the main thread may set handlers; an ignored Ctrl-C stays ignored
         return
 
     def note(signum, frame):
+        noted.terminated = signum == signal.SIGTERM
         noted.set()
-        raise KeyboardInterrupt
+        noted.raise_it()
 
+    previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGINT, note)
+    signal.signal(signal.SIGTERM, note)
     try:
         yield noted
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, previous)
 
 
-def _result(future, noted: threading.Event):
+class Noted(threading.Event):
+    """Set when an interrupt arrived; `terminated` when it was SIGTERM."""
+
+    terminated = False
+
+    def raise_it(self) -> None:
+        raise Terminated if self.terminated else KeyboardInterrupt
+
+
+def _result(future, noted: Noted):
     """Wait in short slices: a Ctrl-C that the kernel gave another thread is only acted on when
     the main thread runs Python code, which a wait without a timeout would not let it do."""
     from concurrent.futures import TimeoutError as Pending
@@ -368,7 +409,7 @@ def _result(future, noted: threading.Event):
             return future.result(timeout=0.1)
         except Pending:
             continue
-    raise KeyboardInterrupt
+    noted.raise_it()
 
 
 def extract_records(

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from ieclid.backends.cells import GROUP, layout, set_row
 from ieclid.backends.schedule import Schedule
-from ieclid.errors import IeclidError
+from ieclid.errors import Cancelled, IeclidError
 
 if TYPE_CHECKING:
     from ieclid.profiles import Ending
@@ -171,23 +171,34 @@ class BatchEngine:
             waiting.extend(request for request in arrived if self._prepare(request))
             if closing and not (active or waiting or staging):
                 return
+            if self.schedule.cancelled:
+                if active or waiting or staging:
+                    free = self._fail_all(Cancelled("interrupted"), active, waiting, staging)
+                    staging = None
+                continue
             if staging is None and waiting and free:
                 staging = self._admit(waiting, active, free)
             try:
                 staging = self._step(active, staging, free)
             except Exception as exc:  # every waiting caller must hear of it
-                for sequence in active.values():
-                    self._answer(sequence.request, error=exc)
-                    sequence.request.generation.close()
-                for request in [*(m.request for m in staging.members if staging), *waiting]:
-                    self._answer(request, error=exc)
-                    request.generation.close()
-                active.clear()
-                waiting.clear()
+                free = self._fail_all(exc, active, waiting, staging)
                 staging = None
-                self.cells.clear()
-                self.prefix, self.prefix_cells = [], []
-                free = list(range(self.slots))
+
+    def _fail_all(self, error: Exception, active: dict[int, _Sequence], waiting: deque[_Request],
+                  staging: _Staged | None) -> list[int]:
+        """Answer every request in the engine with `error` and empty the cache; returns the free
+        slots (all of them)."""
+        for sequence in active.values():
+            self._answer(sequence.request, error=error)
+            sequence.request.generation.close()
+        for request in [*(m.request for m in (staging.members if staging else ())), *waiting]:
+            self._answer(request, error=error)
+            request.generation.close()
+        active.clear()
+        waiting.clear()
+        self.cells.clear()
+        self.prefix, self.prefix_cells = [], []
+        return list(range(self.slots))
 
     def _prepare(self, request: _Request) -> bool:
         """Give a request its grammar sampler and generation; answer it at once (False) if its

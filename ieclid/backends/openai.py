@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,35 @@ if TYPE_CHECKING:
 
 RETRIES = 4  # attempts per request, spread over the servers
 BACKOFF = 0.5  # seconds before the second attempt; doubled after each failure
+OPENAI_HOST = "api.openai.com"
+
+
+def api_key_for(base_urls: list[str], given: str | None) -> str | None:
+    """The bearer token to send: `--api-key` (or IECLID_API_KEY) to any server named, but
+    OPENAI_API_KEY, set for OpenAI, only to OpenAI's own host: a key a user keeps in their
+    environment must not reach whatever server a --base-url names."""
+    if given:
+        return given
+    if os.environ.get("IECLID_API_KEY"):
+        return os.environ["IECLID_API_KEY"]
+    hosts = {urllib.parse.urlsplit(url).hostname for url in base_urls}
+    if hosts == {OPENAI_HOST} and all(url.startswith("https://") for url in base_urls):
+        return os.environ.get("OPENAI_API_KEY") or None
+    return None
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are refused: urllib would copy the Authorization header to the new address,
+    whatever host it names, and turn the POST into a GET."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise IeclidError(
+            f"{req.full_url}: the server redirects (HTTP {code}) to {newurl}; ieclid does not follow "
+            "redirects (they would carry the API key there): give that address as --base-url"
+        )
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 class OpenAIBackend(GgufText):
@@ -45,7 +76,7 @@ class OpenAIBackend(GgufText):
         if not base_urls:
             raise UsageError("--backend openai needs --base-url URL (one or more)")
         self.base_urls = [_api_root(url) for url in base_urls]
-        self.api_key = api_key
+        self.api_key = api_key_for(self.base_urls, api_key)
         self.timeout = timeout
         self.seed = seed
         self._load_vocabulary(model_path)
@@ -127,7 +158,7 @@ class OpenAIBackend(GgufText):
         data = orjson.dumps(body) if body is not None else None
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _OPENER.open(request, timeout=self.timeout) as response:
                 return orjson.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", errors="replace")[:300]

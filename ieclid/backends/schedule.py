@@ -41,6 +41,7 @@ class Schedule:
         self._finished: set[int] = set()  # finished documents after the oldest unfinished one
         self._asking: dict[int, int] = {}  # requests a document is waiting on
         self._closing = False
+        self.cancelled = False  # the run was interrupted: every request is answered at once
 
     # The thread that hands documents out.
 
@@ -49,6 +50,7 @@ class Schedule:
         """A run of documents; when it is left, however, no more documents are waited for."""
         with self._changed:
             self._window, self._entered, self._oldest, self._ended = window, 0, 0, False
+            self.cancelled = False
             self._finished.clear()
             self._asking.clear()
         try:
@@ -62,6 +64,14 @@ class Schedule:
             self._entered += 1
             self._changed.notify_all()
             return self._entered - 1
+
+    def cancel(self) -> None:
+        """Give up the run (Ctrl-C): the engine answers every request, waiting or being decoded,
+        with `Cancelled` at its next step, so the threads working on documents end at once."""
+        with self._changed:
+            self.cancelled = True
+            self._ended = True
+            self._changed.notify_all()
 
     def end(self) -> None:
         """The input has ended: documents that never entered are not waited for."""
@@ -111,8 +121,8 @@ class Schedule:
         """Requests submitted since the last call, in document order, once the engine may step;
         when `idle`, wait for at least one. Returns them and whether the engine is closing."""
         with self._changed:
-            self._changed.wait_for(
-                lambda: self._closing or (self._may_step() and (bool(self._pending) or not idle)))
+            self._changed.wait_for(lambda: self._closing or (
+                (self.cancelled or self._may_step()) and (bool(self._pending) or not idle)))
             self._pending.sort(key=lambda item: item[0])
             taken = [request for _, request in self._pending]
             self._pending.clear()

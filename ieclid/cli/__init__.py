@@ -8,13 +8,17 @@ set IECLID_DEBUG=1 to see one.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 import typer
 
 from ieclid import __version__
-from ieclid.errors import IeclidError
+from ieclid.errors import IeclidError, ReaderGone, Terminated
 
 # Plain click help: typer's rich help imports rich's markdown stack (~80 ms) on every
 # `--help`, and help must stay instant.
@@ -68,7 +72,8 @@ def run(argv: list[str] | None = None) -> int:
 
         return shell_complete(typer.main.get_command(app), {}, "ieclid", COMPLETE_VAR, instruction)
     try:
-        result = app(args=argv, prog_name="ieclid", standalone_mode=False)
+        with terminate_as_interrupt():
+            result = app(args=argv, prog_name="ieclid", standalone_mode=False)
         code = result if isinstance(result, int) else 0
         if code == 130:  # typer turns Ctrl-C into an exit code
             print("ieclid: interrupted", file=sys.stderr)
@@ -82,7 +87,10 @@ def run(argv: list[str] | None = None) -> int:
     except (click.exceptions.Abort, KeyboardInterrupt):
         print("ieclid: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except Terminated:
+        print("ieclid: terminated", file=sys.stderr)
+        return 143
+    except (BrokenPipeError, ReaderGone):
         # The reader went away (e.g. `| head`); nothing left to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -92,5 +100,28 @@ def run(argv: list[str] | None = None) -> int:
         return fail(f"internal error: {type(exc).__name__}: {exc} (IECLID_DEBUG=1 shows more)", 1)
 
 
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C (`Terminated`): output files keep the records written so far."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main() -> None:
-    sys.exit(run())
+    code = run()
+    if code in (130, 143):
+        # Interrupted: outputs are closed; threads still waiting on a server are not waited for.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

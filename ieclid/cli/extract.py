@@ -96,7 +96,7 @@ def extract(
 ) -> int:
     """Extract entities, relations, events, open tuples or a table; one JSON object per document."""
     from ieclid.documents import read_documents, resolve_inputs
-    from ieclid.outputs import JsonlWriter, check_output
+    from ieclid.outputs import JsonlWriter, check_output, records_stdout
     from ieclid.run import RunSettings, extract_all, open_extractor
 
     settings = RunSettings(
@@ -119,17 +119,19 @@ def extract(
 
         raise UsageError(f"no files matching {glob!r} in the given directories")
     check_output(output, overwrite=overwrite, inputs=paths)  # before the model loads
-    extractor, backend = open_extractor(settings)
-    writer = JsonlWriter(output, overwrite=overwrite, inputs=paths)
-    documents = read_documents(paths, lines=lines)
-    try:
-        with progress(None if lines else len(paths), quiet, "extracting") as advance:
-            failed = extract_all(extractor, documents, writer, advance, settings.in_flight)
-    finally:
-        writer.close()
-        backend.close()
+    with records_stdout() as stdout:
+        extractor, backend = open_extractor(settings)
+        writer = JsonlWriter(output, overwrite=overwrite, inputs=paths, stdout=stdout)
+        documents = read_documents(paths, lines=lines)
+        try:
+            with progress(None if lines else len(paths), quiet, "extracting") as advance:
+                failed = extract_all(extractor, documents, writer, advance, settings.in_flight)
+        finally:
+            writer.close()
+            backend.close()
     if failed:
-        print(f"ieclid: {failed} of {writer.count} documents failed", file=sys.stderr)
+        if writer.count > 1:  # a single document's error line says it all
+            print(f"ieclid: {failed} of {writer.count} documents failed", file=sys.stderr)
         return 1
     return 0
 

@@ -158,7 +158,11 @@ PARALLEL = typer.Option(
 CONCURRENCY = typer.Option(
     None, "--concurrency", help="openai backend: documents in flight at once (default: 4 per server)."
 )
-API_KEY = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", help="openai backend: bearer token.")
+API_KEY = typer.Option(
+    None, "--api-key", envvar="IECLID_API_KEY",
+    help="openai backend: bearer token for the servers named. OPENAI_API_KEY is used only for "
+    "https://api.openai.com.",
+)
 TIMEOUT = typer.Option(300.0, "--timeout", help="openai backend: seconds to wait for one answer.")
 
 

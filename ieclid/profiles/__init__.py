@@ -9,7 +9,7 @@ A profile is chosen from the GGUF's metadata unless `--profile` names one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from ieclid.errors import UsageError
@@ -107,3 +107,18 @@ NA_ANSWERS = (
 def is_empty_answer(body: str) -> bool:
     """`[Answer]: NA` and the pools' 'no entities' phrases all mean: nothing found."""
     return body.strip().strip(".").strip().casefold() in NA_ANSWERS
+
+
+def colon_items(body: str, label_first: bool) -> Iterator[tuple[str, str, tuple[int, int]]]:
+    """`a: b; a: b; ...` -> (a, b, where a starts and b ends), in one pass. Items end at `;`.
+    ADELIE writes `span: label` (spans may hold colons, so the last colon splits);
+    InstructUIE writes `label: span` (the first colon splits). A regular expression with a lazy
+    first part backtracks quadratically on a long answer without `;`."""
+    start = 0
+    for piece in body.split(";"):
+        lead = len(piece) - len(piece.lstrip())  # the first part starts here, and is not empty
+        colon = piece.find(":", lead + 1) if label_first else piece.rfind(":")
+        first, second = piece[lead:colon].strip(), piece[colon + 1 :].strip()
+        if colon > lead and first and second:
+            yield first, second, (start + lead, start + colon + 1 + len(piece[colon + 1 :].rstrip()))
+        start += len(piece) + 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ieclid.grammar import FUNCTION_WORDS, alternatives, free_span_rule, ordered_item_rules, span_rules
-from ieclid.profiles import Ending, is_empty_answer, match_label
+from ieclid.profiles import Ending, colon_items, is_empty_answer, match_label
 from ieclid.profiles.chat_json import ChatJsonProfile
 from ieclid.schema import Schema
 from ieclid.tasks import (
@@ -104,7 +104,6 @@ SPAN_WORDING = {  # task -> (zero-shot instruction with {text}, few-shot instruc
     "eae": (EAE_INSTRUCTION, EAE_INSTRUCTION, EAE_QUERY),
 }
 
-_NER_ITEM = re.compile(r"\s*([^;]+?):\s*([^;:]+?)\s*(?:;|$)")
 _TRIPLE = re.compile(r"\(([^;()\n]*); ([^;()\n]*); ([^()\n]*)\)")
 _TUPLE = re.compile(r"\(([^()\n]*)\)")
 
@@ -332,15 +331,9 @@ class AdelieProfile:
             return result
         if task in SPAN_TASKS:
             names = [label.name for label in span_labels(task, schema, request)]
-            for match in _NER_ITEM.finditer(body):
-                label = match.group(2)
-                result.mentions.append(
-                    Mention(
-                        match.group(1).strip(),
-                        match_label(label, names) or label.strip(),
-                        (offset + match.start(1), offset + match.end(2)),
-                    )
-                )
+            for span, label, (start, end) in colon_items(body, label_first=False):
+                label = match_label(label, names) or label
+                result.mentions.append(Mention(span, label, (offset + start, offset + end)))
             if not result.mentions:
                 result.problems.append(f"unparseable answer: {body.strip()[:80]!r}")
             return result

@@ -322,7 +322,7 @@ def _decode_values(answer: str, result: Answer) -> list[tuple[object, tuple[int,
             return []
         try:
             value, end = decoder.raw_decode(answer, brace)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # nested deeper than Python's stack
             result.problems.append(f"invalid JSON in the answer: {answer.strip()[:80]!r}")
             return []
         # {"entities": [...]} and similar wrappers hold the list we want.
@@ -340,7 +340,7 @@ def _decode_values(answer: str, result: Answer) -> list[tuple[object, tuple[int,
             return values
         try:
             value, end = decoder.raw_decode(answer, pos)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             result.problems.append(f"answer cut off or invalid after {len(values)} items")
             return values
         values.append((value, (pos, end)))

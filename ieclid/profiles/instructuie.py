@@ -9,11 +9,9 @@ InstructUIE never saw, are whole solved prompts before the question.
 
 from __future__ import annotations
 
-import re
-
 from ieclid.errors import UsageError
 from ieclid.grammar import alternatives, free_span_rule, span_rules
-from ieclid.profiles import is_empty_answer, match_label
+from ieclid.profiles import colon_items, is_empty_answer, match_label
 from ieclid.schema import Schema
 from ieclid.tasks import Answer, Example, Mention, Request, Triple, span_labels
 from ieclid.tasks.markers import find_marked_trigger
@@ -36,7 +34,6 @@ EEA = (
     'format is "name1: role1; name2: role2". \n'
 )
 TASKS = ("ner", "re", "ed", "eae")
-_ITEM = re.compile(r"\s*([^;]+?):\s*([^;]+?)\s*(?:;|$)")
 
 
 def _require(task: str) -> None:
@@ -131,13 +128,12 @@ class InstructUieProfile:
             names = schema.relation_names
         else:
             names = [label.name for label in span_labels(task, schema, request)]
-        for match in _ITEM.finditer(body):
-            where = (offset + match.start(1), offset + match.end(2))
-            first, second = match.group(1).strip(), match.group(2).strip()
+        for first, second, (start, end) in colon_items(body, label_first=True):
+            where = (offset + start, offset + end)
             if task == "re":
                 head, _, tail = second.partition(", ")
                 if not tail:
-                    result.problems.append(f"not a relation item: {match.group(0).strip()!r}")
+                    result.problems.append(f"not a relation item: {body[start:end]!r}")
                     continue
                 label = match_label(first, names) or first
                 result.triples.append(Triple(head.strip(), label, tail.strip(), where))
