@@ -64,6 +64,7 @@ class ExtractOptions:
     temperature: float = 0.0
     grammar: bool = True
     request: Request = field(default_factory=Request)
+    digest: str | None = None  # of the settings that make the records: records carry it (--resume)
 
 
 def _only(parts: list[RecordBuilder]) -> RecordBuilder:

@@ -6,6 +6,7 @@ checked before the model loads, so mistakes fail in milliseconds with exit code 
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import sys
 import threading
@@ -25,6 +26,7 @@ from ieclid.gguf_info import read_gguf
 from ieclid.outputs import JsonlWriter
 from ieclid.pipeline import ExtractOptions, Extractor, Plan
 from ieclid.profiles import PROFILES, guess_profile, is_adelie_release, make_profile
+from ieclid.resume import Resume
 from ieclid.schema import EventType, Schema, load_schema, schema_from_labels
 from ieclid.tasks import SPAN_TASKS, Example, Request, check_task_schema
 
@@ -249,8 +251,31 @@ def open_extractor(settings: RunSettings):
         temperature=settings.temperature,
         grammar=settings.grammar,
         request=request,
+        digest=settings_digest(settings, model_path),
     )
     return Extractor(backend, profile, options), backend
+
+
+# Settings that do not change what a run's records hold: how fast and where it runs.
+NOT_IN_DIGEST = ("threads", "sequences", "concurrency", "base_urls", "api_key", "timeout")
+
+
+def settings_digest(settings: RunSettings, model_path: str) -> str:
+    """A fingerprint of what makes the records: the settings, and the files they name by content
+    (demonstrations, a schema file) or by name and size (the model, an adapter)."""
+    from dataclasses import asdict
+
+    from ieclid import __version__
+    from ieclid.resume import digest
+
+    parts: dict = {k: v for k, v in asdict(settings).items() if k not in NOT_IN_DIGEST}
+    parts["version"] = __version__
+    for key in ("demos", "schema"):
+        if parts[key] and Path(parts[key]).is_file():
+            parts[key] = hashlib.sha256(Path(parts[key]).read_bytes()).hexdigest()
+    for key, path in (("model", model_path), ("lora", settings.lora)):
+        parts[key] = [Path(path).name, Path(path).stat().st_size] if path else None
+    return digest(parts)
 
 
 def warn(message: str) -> None:
@@ -418,9 +443,12 @@ def extract_records(
     """Records in input order. With `in_flight` > 1, the parts of documents (their chunks) are
     what is worked on at once, so a long document's chunks are decoded together as short
     documents are; a record is made when its document's last part is done."""
+    stamp = {"settings": extractor.options.digest} if extractor.options.digest else {}
     if in_flight <= 1:
-        yield from map(extractor.extract, documents)
+        for doc in documents:
+            yield {**extractor.extract(doc), **stamp}
         return
+
     def work(part: tuple[Plan, int]) -> tuple[Plan, int, tuple]:
         plan, number = part
         return plan, number, plan.run(number)
@@ -430,7 +458,7 @@ def extract_records(
     for plan, number, run in extract_each(work, parts, in_flight, extractor.backend.schedule):
         runs.append(run)
         if number == len(plan.parts) - 1:
-            yield plan.record(runs)
+            yield {**plan.record(runs), **stamp}
             runs = []
 
 
@@ -440,14 +468,30 @@ def extract_all(
     writer: JsonlWriter,
     on_record: Callable[[dict], None] | None = None,
     in_flight: int = 1,
+    resume: Resume | None = None,
 ) -> int:
-    """Write one record per document; returns how many documents failed."""
+    """Write one record per document; returns how many documents failed. With `resume`, the
+    documents it holds records of are not extracted again; their records are written in their
+    place (and, on an interrupt, all it holds that is not written yet)."""
     failed = 0
-    for record in extract_records(extractor, documents, in_flight):
-        writer.write(record)
-        if "error" in record:
-            failed += 1
-            print(f"ieclid: error: {record['error']}", file=sys.stderr)
-        if on_record:
-            on_record(record)
+    try:
+        for record in extract_resumed(extractor, documents, in_flight, resume):
+            writer.write(record)
+            if "error" in record:
+                failed += 1
+                print(f"ieclid: error: {record['error']}", file=sys.stderr)
+            if on_record:
+                on_record(record)
+    finally:
+        for record in resume.rest() if resume else ():
+            writer.write(record)
     return failed
+
+
+def extract_resumed(
+    extractor: Extractor, documents: Iterable[Document], in_flight: int = 1, resume: Resume | None = None
+) -> Iterator[dict]:
+    """`extract_records`, taking the records `resume` holds instead of extracting again."""
+    if resume is None:
+        return extract_records(extractor, documents, in_flight)
+    return resume.merged(extract_records(extractor, resume.pending(documents), in_flight))

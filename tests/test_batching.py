@@ -146,8 +146,9 @@ def test_batched_runs_repeat_bit_for_bit(shared_data):
         def run() -> list[dict]:
             documents = (Document(str(n), text) for n, text in enumerate(sentences))
             records = list(extract_each(extractor.extract, documents, settings.in_flight, backend.schedule))
-            for record in records:
+            for record in records:  # timings, and the prompt cached from what ran before, vary
                 record["usage"].pop("seconds")
+                record["usage"].pop("cached_prompt_tokens")
             return records
 
         for _ in extract_each(extractor.extract, (Document("x", t) for t in sentences), 8, backend.schedule):

@@ -32,6 +32,7 @@ def hub():
             "README.md": b"# tiny\n",
         },
         "org/broken-GGUF": {"broken.gguf": BIG},
+        "org/evil-GGUF": {"../../../evil.gguf": tiny_gguf("evil")},
     })
     yield server
     server.close()
@@ -87,6 +88,13 @@ def test_interrupted_download_resumes_and_checksums_are_checked(tmp_path, hub):
     assert "tiny-adelie" not in run(other, hub, "models", "list").stdout
     one_line_error(run(other, hub, "models", "pull", "-q", "org/missing-GGUF"), 1, "cannot pull org/missing-GGUF")
     one_line_error(run(other, hub, "models", "pull", "adelie-dpo-3b:Q2_K"), 2, "comes in Q6_K, Q5_K_M")
+
+
+def test_a_file_name_that_leaves_the_download_folder_is_refused(tmp_path, hub):
+    one_line_error(run(tmp_path, hub, "models", "pull", "-q", "org/evil-GGUF"), 1, "found none")
+    one_line_error(run(tmp_path, hub, "models", "pull", "-q", "org/evil-GGUF:../../../evil.gguf"), 1,
+                   "leaves the download folder")
+    assert not list(tmp_path.parent.rglob("evil.gguf"))
 
 
 def test_pulled_model_extracts_then_default_and_rm(tmp_path):

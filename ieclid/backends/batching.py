@@ -172,9 +172,16 @@ class BatchEngine:
             if closing and not (active or waiting or staging):
                 return
             if self.schedule.cancelled:
-                if active or waiting or staging:
+                if staging is not None:  # its prompt half evaluated: the cached prefix is unknown
                     free = self._fail_all(Cancelled("interrupted"), active, waiting, staging)
                     staging = None
+                for slot, sequence in list(active.items()):  # the cached prefix stays for the next run
+                    del active[slot]
+                    self._finish(sequence.request, slot, free, Cancelled("interrupted"))
+                while waiting:
+                    request = waiting.popleft()
+                    self._answer(request, error=Cancelled("interrupted"))
+                    request.generation.close()
                 continue
             if staging is None and waiting and free:
                 staging = self._admit(waiting, active, free)

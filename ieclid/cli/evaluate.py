@@ -79,6 +79,9 @@ def evaluate(
     save: str = typer.Option(
         None, "--save", help="Where a model run saves its records (default: <gold>.<task>.pred.jsonl)."
     ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue a model run that was stopped: reuse the records --save holds."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as one JSON object."),
     instruction: str = INSTRUCTION,
     columns: str = COLUMNS,
@@ -149,7 +152,7 @@ def evaluate(
                 lora=lora,
             )
             saved = save or f"{Path(gold).stem}.{task.value}.pred.jsonl"
-            predictions = _run_model(documents, settings, saved, quiet)
+            predictions = _run_model(documents, settings, saved, quiet, resume)
         report = evaluation.score(task.value, documents, predictions)
         if saved:
             report["predictions"] = saved
@@ -160,25 +163,37 @@ def evaluate(
     return 0
 
 
-def _run_model(documents, settings, save: str, quiet: bool) -> list[dict]:
-    """Extract from the gold texts, writing each record to `save` as it comes."""
-    from ieclid.evaluation import run as evaluation
+def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> list[dict]:
+    """Extract from the gold texts (rc: with their markers) as `ieclid extract` does, writing each
+    record to `save` as it comes; with `resume`, the records `save` holds are reused."""
+    from ieclid.documents import Document
     from ieclid.outputs import JsonlWriter
-    from ieclid.run import open_extractor
+    from ieclid.resume import Resume
+    from ieclid.run import extract_all, open_extractor
 
     extractor, backend = open_extractor(settings)
-    writer = JsonlWriter(save)
+    records: list[dict] = []
+    try:
+        done = Resume(save, extractor.options.digest) if resume else None
+        writer = JsonlWriter(save)
+    except BaseException:
+        backend.close()
+        raise
     try:
         with progress(len(documents), quiet, "evaluating") as advance:
 
             def on_record(record: dict) -> None:
-                writer.write(record)
+                records.append(record)
                 advance(record)
 
-            return evaluation.predict(documents, extractor, on_record, settings.in_flight)
+            texts = (Document(doc.id, doc.text) for doc in documents)
+            extract_all(extractor, texts, writer, on_record, settings.in_flight, done)
     finally:
         writer.close()
         backend.close()
+        if done is not None:
+            done.clean_up()
+    return records[: len(documents)]  # then any the saved file held of other documents
 
 
 def _print_report(report: dict) -> None:

@@ -71,6 +71,11 @@ def extract(
     shots: int = SHOTS,
     output: str = typer.Option(None, "--output", "-o", help="Write records to this file instead of stdout."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --output file if it exists."),
+    resume: bool = typer.Option(
+        False, "--resume",
+        help="Continue a run into --output that was stopped or killed: documents whose records it "
+        "holds (same id, text and settings) are not extracted again; the file ends as a clean run's.",
+    ),
     glob: str = typer.Option("*.txt", "--glob", help="Which files to take from directories."),
     lines: bool = typer.Option(False, "--lines", help="Every non-empty line is a document (id path:N)."),
     max_chunk_tokens: int = MAX_CHUNK_TOKENS,
@@ -96,7 +101,9 @@ def extract(
 ) -> int:
     """Extract entities, relations, events, open tuples or a table; one JSON object per document."""
     from ieclid.documents import read_documents, resolve_inputs
+    from ieclid.errors import UsageError
     from ieclid.outputs import JsonlWriter, check_output, records_stdout
+    from ieclid.resume import Resume
     from ieclid.run import RunSettings, extract_all, open_extractor
 
     settings = RunSettings(
@@ -115,20 +122,31 @@ def extract(
     )
     paths = resolve_inputs(inputs, glob)
     if not paths:
-        from ieclid.errors import UsageError
-
         raise UsageError(f"no files matching {glob!r} in the given directories")
-    check_output(output, overwrite=overwrite, inputs=paths)  # before the model loads
+    if resume and output in (None, "-"):
+        raise UsageError("--resume needs --output FILE")
+    if resume and overwrite:
+        raise UsageError("give --resume or --overwrite, not both")
+    check_output(output, overwrite=overwrite or resume, inputs=paths)  # before the model loads
     with records_stdout() as stdout:
         extractor, backend = open_extractor(settings)
-        writer = JsonlWriter(output, overwrite=overwrite, inputs=paths, stdout=stdout)
+        try:
+            done = Resume(output, extractor.options.digest) if resume else None
+            if done is not None:
+                print(f"ieclid: resuming: {len(done)} documents done in {output}", file=sys.stderr)
+            writer = JsonlWriter(output, overwrite=overwrite or resume, inputs=paths, stdout=stdout)
+        except BaseException:
+            backend.close()
+            raise
         documents = read_documents(paths, lines=lines)
         try:
             with progress(None if lines else len(paths), quiet, "extracting") as advance:
-                failed = extract_all(extractor, documents, writer, advance, settings.in_flight)
+                failed = extract_all(extractor, documents, writer, advance, settings.in_flight, done)
         finally:
             writer.close()
             backend.close()
+            if done is not None:
+                done.clean_up()
     if failed:
         if writer.count > 1:  # a single document's error line says it all
             print(f"ieclid: {failed} of {writer.count} documents failed", file=sys.stderr)

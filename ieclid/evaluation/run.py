@@ -6,7 +6,6 @@ ids differ (a file made with `ieclid extract --lines`), by position if the texts
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from ieclid.datasets import (
@@ -17,13 +16,10 @@ from ieclid.datasets import (
     read_semeval,
     sniff_format,
 )
-from ieclid.documents import Document
 from ieclid.errors import UsageError
 from ieclid.evaluation import carb, semeval
 from ieclid.evaluation.spans import PRF, SpanScores
 from ieclid.evaluation.tables import TableScores
-from ieclid.pipeline import Extractor
-from ieclid.run import extract_records
 from ieclid.tasks.markers import strip_markers
 
 EVENT_TASKS = ("ed", "eae", "ee")
@@ -84,23 +80,6 @@ def align(gold: list[Annotated], records: list[dict], task: str) -> list[dict | 
     raise UsageError(
         "predictions do not match the gold documents: no shared ids, and not the same texts in order"
     )
-
-
-def predict(
-    gold: list[Annotated],
-    extractor: Extractor,
-    on_record: Callable[[dict], None] | None = None,
-    in_flight: int = 1,
-) -> list[dict]:
-    """Run extraction on the gold texts (rc: with their markers), as `ieclid extract` does
-    (`extract_records`)."""
-    records = []
-    documents = (Document(doc.id, doc.text) for doc in gold)
-    for record in extract_records(extractor, documents, in_flight):
-        records.append(record)
-        if on_record:
-            on_record(record)
-    return records
 
 
 def score_ner(gold: list[Annotated], predictions: list[dict | None]) -> dict:
