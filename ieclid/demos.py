@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ieclid.datasets import Annotated
 from ieclid.errors import UsageError
-from ieclid.profiles import match_label
+from ieclid.profiles.base import match_label
 from ieclid.schema import Schema
 from ieclid.tasks import SPAN_TASKS, Example, span_labels
 

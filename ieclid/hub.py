@@ -11,7 +11,8 @@ import hashlib
 from pathlib import Path
 
 from ieclid.errors import IeclidError
-from ieclid.models import HubRef, delete_pulled, home, load_registry, save_registry
+from ieclid.models import HubRef, delete_pulled, load_registry, save_registry
+from ieclid.paths import home
 
 
 def safe_name(name: str) -> bool:

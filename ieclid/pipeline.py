@@ -20,7 +20,8 @@ from ieclid.documents import Document
 from ieclid.errors import IeclidError
 from ieclid.grammar import FUNCTION_WORDS
 from ieclid.grounding import Grounder, Placement
-from ieclid.profiles import Ending, Profile
+from ieclid.profiles import Profile
+from ieclid.profiles.base import Ending
 from ieclid.records import RecordBuilder, error_record
 from ieclid.schema import Schema
 from ieclid.tasks import TUPLE_SLOTS, Answer, Example, Request

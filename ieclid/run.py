@@ -33,7 +33,7 @@ from ieclid.tasks import SPAN_TASKS, Example, Request, check_task_schema
 T = TypeVar("T")
 R = TypeVar("R")
 METHODS = ("direct", "qa4re")
-# Answers decoded together in process: on 2 CPU cores 8 beat 4 by 12% (benchmarks/throughput.py).
+# Answers decoded together in process: 8 beat 4 on 2 CPU cores (benchmarks/throughput.py).
 DEFAULT_PARALLEL = 8
 IN_FLIGHT_PER_SEQUENCE = 4
 DEFAULT_SCHEMAS = {
@@ -190,11 +190,10 @@ def check_numbers(settings: RunSettings) -> None:
 def verbatim_spans(settings: RunSettings, profile_name: str, has_demos: bool) -> bool:
     """--verbatim or --free-spans as given; by default verbatim only where a general chat model
     (chat-json) labels spans (ner, eae, ee) without demonstrations. Nothing then shows it that
-    mentions come from the text, and it copies the instruction's example (WNUT-17 dev,
-    zero-shot: 9.6 entity F1 verbatim against 1.3 free). With demonstrations it copies their
-    mentions instead, which free spans leave unplaced and verbatim ones force onto the text
-    (4-shot: 24.0 against 28.7); open IE tuples lose under it (CaRB 9.5 against 12.5), and an
-    IE-aligned model loses about a point."""
+    mentions come from the text, and it copies the instruction's example. With demonstrations
+    it copies their mentions instead, which free spans leave unplaced and verbatim ones force
+    onto the text; open IE tuples and IE-aligned models lose under it too (the figures are in
+    benchmarks/RESULTS.md)."""
     if settings.verbatim is not None:
         return settings.verbatim
     labels_spans = settings.task in (*SPAN_TASKS, "ee")

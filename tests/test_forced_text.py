@@ -3,7 +3,7 @@ decoding; forced text elsewhere is decoded as before, so no answer changes."""
 
 import numpy as np
 
-from ieclid.backends.llama_cpp import Completion
+from ieclid.backends.base import Completion
 
 RELATION = 'root ::= "{\\"relation\\": \\"" ("cause-effect" | "effect-cause") "\\"}"\n'
 

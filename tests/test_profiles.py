@@ -2,8 +2,9 @@
 
 import pytest
 
-from ieclid.profiles import guess_profile, make_profile, match_label
+from ieclid.profiles import guess_profile, make_profile
 from ieclid.profiles.adelie import NER_FEW, NER_QUERY, AdelieProfile, tulu
+from ieclid.profiles.base import match_label
 from ieclid.profiles.chat_json import ChatJsonProfile
 from ieclid.run import RunSettings, verbatim_spans
 from ieclid.schema import load_schema, schema_from_labels

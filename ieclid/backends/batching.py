@@ -34,7 +34,7 @@ from ieclid.backends.schedule import Schedule
 from ieclid.errors import Cancelled, IeclidError
 
 if TYPE_CHECKING:
-    from ieclid.profiles import Ending
+    from ieclid.profiles.base import Ending
 
 BATCH_TOKENS = 512  # tokens per llama_decode: the answers' next tokens, then prompt slices
 
@@ -109,7 +109,8 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 
 class BatchEngine:
     def __init__(self, backend, slots: int, n_ctx: int, threads: int) -> None:
-        lc = backend._llama_cpp
+        import llama_cpp as lc
+
         self.backend, self.lc, self.slots, self.n_ctx = backend, lc, slots, n_ctx
         self.cpu = backend.n_gpu_layers == 0  # where cells are laid out as if each answer were alone
         # what requests may take: on the CPU a chunk less for the padding row, and one for the
@@ -159,7 +160,7 @@ class BatchEngine:
     def _run(self) -> None:
         block_interrupts()
         # Here, not in the caller's thread: a thread that once decodes keeps an OpenMP team, and
-        # with more threads than cores in its teams libgomp spins less at barriers (1.5x slower).
+        # with more threads than cores in its teams libgomp spins less at barriers, and is slower.
         self.cells = layout(self.lc, self.ctx, self.batch, self.n_ctx, self.slots + 1, self.slots + 2,
                             self.slots + 3, cpu=self.cpu)
         waiting: deque[_Request] = deque()
@@ -210,15 +211,12 @@ class BatchEngine:
     def _prepare(self, request: _Request) -> bool:
         """Give a request its grammar sampler and generation; answer it at once (False) if its
         grammar is bad or forces the whole answer, which then needs no prompt evaluated."""
-        from ieclid.backends.llama_cpp import Generation
-
         try:
-            sampler = self.backend._grammar(request.grammar) if request.grammar else None
+            generation = self.backend.generation(len(request.tokens), request.grammar, request.max_tokens,
+                                                 request.temperature, request.ending)
         except IeclidError as exc:
             self._answer(request, error=exc)
             return False
-        generation = Generation(self.backend, len(request.tokens), sampler, request.max_tokens,
-                                request.temperature, request.ending)
         if generation.start():
             self._answer(request, generation.completion())
             generation.close()
@@ -343,5 +341,5 @@ class BatchEngine:
     def _logits(self, row: int):
         import numpy as np
 
-        n_vocab = self.backend._n_vocab
+        n_vocab = self.backend.n_vocab
         return np.ctypeslib.as_array(self.lc.llama_get_logits_ith(self.ctx, row), shape=(n_vocab,))

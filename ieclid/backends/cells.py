@@ -6,9 +6,9 @@ AVX-512, 8 with AVX2): the softmax adds up 16-cell chunks, and the weighted sum 
 one accumulator per lane. Masked cells add exact zeros, so what a sequence computes depends on
 which chunk and lane each of its own cells lies in, and on nothing else of its company (checked:
 a sequence behind another's cells gives its logits bit for bit when the offset is a multiple of
-16, and up to 0.57 apart for 6 of the other 15 offsets). One sequence alone holds position p in
-cell p. llama.cpp puts a batch's tokens in the first free cells it finds, which interleaves the
-sequences decoded together, and that moved F1 by a point between `--parallel 8` and `1`.
+16, and not for most other offsets). One sequence alone holds position p in cell p. llama.cpp
+puts a batch's tokens in the first free cells it finds, which interleaves the sequences decoded
+together, and that changed records between `--parallel 8` and `1`.
 
 `AlignedCells` keeps the layout of a sequence alone: positions 16j to 16j+15 of a sequence lie in
 one 16-cell chunk, position p in lane p % 16, and its chunks ascend. A shared prefix shares whole

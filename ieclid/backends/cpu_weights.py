@@ -2,15 +2,15 @@
 
 llama.cpp's CPU backend has fast matrix kernels (llamafile's sgemm, repacked layouts) for Q8_0,
 Q4_0, the K-quants and others, but none for Q4_1 or Q5_1, which go through the generic dot
-product: on 2 cores the embedded SmolLM2 (Q4_1) reads a prompt at about 440 tokens/s and its
-Q8_0 copy at about 770. Q8_0 holds every Q4_1 or Q5_1 weight to within 1/254 of its block's
+product, so the embedded SmolLM2 (Q4_1) reads prompts much faster as a Q8_0 copy
+(benchmarks/RESULTS.md). Q8_0 holds every Q4_1 or Q5_1 weight to within 1/254 of its block's
 largest, far below their own step, so the model is nearly unchanged (greedy answers can still
-differ where its top two choices were close). The copy is made once per model file (under a
-second for 135M weights), kept under IECLID_HOME, and made only where it adds little memory:
+differ where its top two choices were close). The copy is made once per model file, kept
+under IECLID_HOME, and made only where it adds little memory:
 for a large model, Q8_0's extra bytes would cost more in memory traffic than its kernels gain.
 Each copy notes its source file, so copies no run will load again (of a model file since
 replaced, or one that is gone with its virtual environment) are deleted when a new one is made,
-instead of adding 145 MB to the home for every reinstall.
+instead of adding a model's size to the home for every reinstall.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ieclid.errors import IeclidError
 from ieclid.gguf_info import read_gguf
-from ieclid.models import home
+from ieclid.paths import home
 
 SLOW_ON_CPU = ("Q4_1", "Q5_1")
 COPY_QUANT = "Q8_0"

@@ -1,14 +1,14 @@
 """The type the KV cache keeps attention keys in: Q8_0 on the CPU where the model allows.
 
 Each answer row's attention covers every cell of the batch engine's unified cache up to the
-highest in use (the shared prefix, its own cells, and the other answers' cells, masked): about
-1,024 cells in a 4-shot run. With F16 keys, llama.cpp's CPU kernels make that attention a third
-of an answer row's time on 2 cores; with Q8_0 keys they take it as integer dot products (an
-answer row among 8 after the 530-cell prefix and 40 cells of each answer: 4.35 ms against 5.74,
-`benchmarks/attention_cost.py`). llama.cpp rotates quantized keys (a Hadamard transform) where
-the head size is a multiple of 64, which keeps their rounding small; over whole WNUT-17 splits
-F1 stayed as it was. Values stay F16: llama.cpp quantizes them only with flash attention, which
-is slower here. A GPU keeps F16 unless asked, since it was not measured there.
+highest in use (the shared prefix, its own cells, and the other answers' cells, masked), so
+attention is a large share of an answer row's time on the CPU. With Q8_0 keys llama.cpp's CPU
+kernels take it as integer dot products, which is faster (`benchmarks/attention_cost.py`
+measures it; benchmarks/RESULTS.md has the figures). llama.cpp rotates quantized keys (a
+Hadamard transform) where the head size is a multiple of 64, which keeps their rounding small,
+and F1 over whole data sets stays as it was. Values stay F16: llama.cpp quantizes them only
+with flash attention, which is slower on the CPU. A GPU keeps F16 unless asked, since it was
+not measured there.
 """
 
 from __future__ import annotations

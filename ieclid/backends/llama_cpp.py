@@ -14,19 +14,17 @@ import functools
 import math
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ieclid.backends.base import Completion
 from ieclid.backends.cpu_weights import COPY_QUANT, cpu_weights
 from ieclid.backends.key_cache import key_type
 from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
 
 if TYPE_CHECKING:
-    from ieclid.profiles import Ending
+    from ieclid.profiles.base import Ending
 
 # An answer that ends in the same 8+ characters four times over is a model stuck in a loop.
 _LOOP = re.compile(r"(.{8,}?)\1{3,}$", re.DOTALL)
@@ -42,52 +40,6 @@ def _token_data_dtype():
     import numpy as np
 
     return np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)], align=True)
-
-
-@dataclass
-class Completion:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    # (end character offset in `text`, log-probability) per generated token; None for a token
-    # the grammar forced, whose probability the model was never asked for
-    token_ends: list[tuple[int, float | None]] = field(default_factory=list)
-    stopped: str = "eos"  # "eos", "length", "loop" or "ended" (by an ending rule)
-    cached_tokens: int = 0  # prompt tokens whose KV cache was reused from the previous call
-    forced_tokens: int = 0  # completion tokens the grammar forced up to its end, never decoded
-
-    def end_as(self, text: str) -> None:
-        """Make `text` the answer, a prefix of what was generated (plus a closing), as an
-        ending rule decided; tokens past it no longer count for scores."""
-        self.text, self.stopped = text, "ended"
-        self.token_ends = [(end, logprob) for end, logprob in self.token_ends if end <= len(text)]
-
-    def score(self, start: int, end: int) -> float | None:
-        """Geometric-mean probability of the tokens the model chose for text[start:end]."""
-        logprobs = []
-        token_start = 0
-        for token_end, logprob in self.token_ends:
-            if token_end > start and token_start < end and logprob is not None:
-                logprobs.append(logprob)
-            token_start = token_end
-        if not logprobs:
-            return None
-        return math.exp(sum(logprobs) / len(logprobs))
-
-
-@contextmanager
-def quiet_llama() -> Iterator[None]:
-    """Silence llama.cpp's own log lines (on stderr) for a while: loading a vocabulary alone, or
-    quantizing, logs at levels that say nothing to the user."""
-    import llama_cpp
-    from llama_cpp._logger import llama_log_callback
-
-    silent = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
-    llama_cpp.llama_log_set(silent, ctypes.c_void_p(0))
-    try:
-        yield
-    finally:
-        llama_cpp.llama_log_set(llama_log_callback, ctypes.c_void_p(0))
 
 
 def check_gguf(path: str) -> None:
@@ -191,8 +143,8 @@ class Generation:
     option single it out), that text completes the answer without decoding: the model could only
     have spelled it out token by token. Forced text elsewhere is decoded as before: fed unsampled
     (the forced start `{"relation": "`, ` {"` and ` "` around each mention) it changed the model's
-    next choices, in floating-point sums and in tokenization: 4-shot WNUT-17 entity F1 fell by
-    1.1-1.9 on test and dev, and no time was saved on a CPU (README, Throughput).
+    next choices, in floating-point sums and in tokenization: 4-shot WNUT-17 entity F1 fell, and
+    no time was saved on a CPU (benchmarks/RESULTS.md, Throughput).
     """
 
     def __init__(self, backend: LlamaCppBackend, prompt_tokens: int, sampler, max_tokens: int,
@@ -344,6 +296,18 @@ class LlamaCppBackend(GgufText):
             self._engine = BatchEngine(self, max(parallel, 1), ctx, threads)
             self.n_ctx = self._engine.room
 
+    def generation(self, n_prompt: int, grammar: str | None, max_tokens: int, temperature: float,
+                   ending: Ending | None = None) -> Generation:
+        """The token-by-token choice of one answer after a prompt of `n_prompt` tokens, under
+        `grammar` (checked: a grammar llama.cpp rejects is an IeclidError). The batch engine
+        feeds it the logits of each step; alone, `complete` does."""
+        sampler = self._grammar(grammar) if grammar else None
+        return Generation(self, n_prompt, sampler, max_tokens, temperature, ending)
+
+    @property
+    def n_vocab(self) -> int:
+        return self._n_vocab
+
     @property
     def schedule(self):
         """The batch engine's schedule, which runs of documents go through; None without an engine."""
@@ -416,8 +380,7 @@ class LlamaCppBackend(GgufText):
                 )
         if self._engine is not None:
             return self._engine.complete(tokens, grammar, max_tokens, temperature, ending)
-        sampler = self._grammar(grammar) if grammar else None
-        generation = Generation(self, len(tokens), sampler, max_tokens, temperature, ending)
+        generation = self.generation(len(tokens), grammar, max_tokens, temperature, ending)
         try:
             if not generation.start():
                 generation.cached = self._evaluate_prompt(tokens)

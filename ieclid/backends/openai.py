@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from ieclid.backends.llama_cpp import Completion, GgufText, quiet_llama
+from ieclid.backends.base import Completion, quiet_llama
+from ieclid.backends.llama_cpp import GgufText
 from ieclid.errors import IeclidError, UsageError
 
 if TYPE_CHECKING:
-    from ieclid.profiles import Ending
+    from ieclid.profiles.base import Ending
 
 RETRIES = 4  # attempts per request, spread over the servers
 BACKOFF = 0.5  # seconds before the second attempt; doubled after each failure

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 from pathlib import Path
 
-from ieclid.backends.llama_cpp import quiet_llama
+from ieclid.backends.base import quiet_llama
 from ieclid.errors import IeclidError
 from ieclid.gguf_info import FILE_TYPES
 

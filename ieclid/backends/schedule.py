@@ -4,9 +4,9 @@ batched runs repeatable.
 Which answers share a llama_decode, and where their cells lie in the KV cache, changes the
 floating-point sums a little (other kernels, other summation orders), and greedy decoding turns
 close calls one way or the other. If requests joined the batch whenever their threads happened
-to submit them, two runs of one command would give different records (WNUT-17, 4-shot, 200
-sentences: entity F1 26.8 to 28.4 over three runs). So during a run the engine steps only when
-every document in flight has submitted its next request or finished, and takes new requests in
+to submit them, two runs of one command would give different records, and scores that move
+by more than a point from run to run. So during a run the engine steps only when every
+document in flight has submitted its next request or finished, and takes new requests in
 document order: the batches, and so the records, depend on the inputs alone.
 """
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ieclid.cli import app
+from ieclid.cli.app import app
 from ieclid.cli.options import (
     API_KEY,
     BACKEND,

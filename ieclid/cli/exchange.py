@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import typer
 
-from ieclid.cli import app
+from ieclid.cli.app import app
 from ieclid.exchange import EXPORTS, IMPORTS
 
 ExportFormat = StrEnum("ExportFormat", {name: name for name in EXPORTS})

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ieclid.cli import app
+from ieclid.cli.app import app
 from ieclid.cli.options import (
     API_KEY,
     BACKEND,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ieclid.cli import app
+from ieclid.cli.app import app
 
 
 @app.command("review", no_args_is_help=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ieclid.cli import app
+from ieclid.cli.app import app
 
 train_app = typer.Typer(
     name="train", help="Align a model for IE: instruction data, SFT, preference pairs, DPO, GGUF export "

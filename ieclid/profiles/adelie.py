@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ieclid.grammar import FUNCTION_WORDS, alternatives, free_span_rule, ordered_item_rules, span_rules
-from ieclid.profiles import Ending, colon_items, is_empty_answer, match_label
+from ieclid.profiles.base import Ending, colon_items, is_empty_answer, match_label
 from ieclid.profiles.chat_json import ChatJsonProfile
 from ieclid.schema import Schema
 from ieclid.tasks import (
@@ -159,9 +159,9 @@ class AdelieProfile:
         # ADELIE's releases get their test files' wording. Models `ieclid train` aligned get a
         # form their data also holds: entity types with their descriptions, and the zero-shot NER
         # instruction before the text, so that all of the prompt but the text is shared between
-        # documents and evaluated once (held-out CrossNER AI: F1 19.7 -> 26.9 in half the time;
-        # README, Prompt profiles). Event types stay names only: their descriptions cost PHEE
-        # trigger F1 (48.6 -> 44.2).
+        # documents and evaluated once: better F1 on held-out CrossNER in half the time
+        # (docs/usage.md, Prompt profiles). Event types stay names only: their descriptions
+        # lowered PHEE trigger F1.
         self.release = render is tulu
         # Tables: ADELIE's releases learnt on-demand IE's markdown answers; models `ieclid train`
         # aligned did not, and asked in ADELIE's form they wrote chat-template debris as a header.

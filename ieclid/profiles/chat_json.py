@@ -18,7 +18,7 @@ from ieclid.grammar import (
     ordered_item_rules,
     span_rules,
 )
-from ieclid.profiles import ChatRenderer, Ending, match_label
+from ieclid.profiles.base import ChatRenderer, Ending, match_label
 from ieclid.schema import Schema
 from ieclid.tasks import (
     CHOICE_TASKS,
@@ -291,8 +291,8 @@ def end_before_a_repeat(answer: str) -> str | None:
 
     A small model that repeats an item has started to loop or to recite its demonstrations,
     and the record would merge the repeat anyway. Ending there kept the entity F1 of 4-shot
-    SmolLM2-135M on WNUT-17 test and CrossNER politics dev (200 sentences each: 26.6 and 14.9)
-    and cut a tenth of the answers' text.
+    SmolLM2-135M on WNUT-17 and CrossNER and shortened the answers (docs/usage.md, Output that
+    always parses).
     """
     body = answer.rstrip(", \t\r\n]")  # a token may close an item and go on: `"},`
     opening = body.split("[", 1)[0].strip()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ieclid.errors import UsageError
 from ieclid.grammar import alternatives, free_span_rule, span_rules
-from ieclid.profiles import colon_items, is_empty_answer, match_label
+from ieclid.profiles.base import colon_items, is_empty_answer, match_label
 from ieclid.schema import Schema
 from ieclid.tasks import Answer, Example, Mention, Request, Triple, span_labels
 from ieclid.tasks.markers import find_marked_trigger

@@ -12,7 +12,7 @@ import string
 
 from ieclid.errors import UsageError
 from ieclid.grammar import alternatives
-from ieclid.profiles import ChatRenderer
+from ieclid.profiles.base import ChatRenderer
 from ieclid.schema import Schema
 from ieclid.tasks import Answer, Choice, Example, Request
 from ieclid.tasks.markers import find_marked_pair
