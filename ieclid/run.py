@@ -12,7 +12,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from enum import Enum
 from pathlib import Path
 from typing import TypeVar
 
@@ -85,6 +86,21 @@ class RunSettings:
     sequences: int | None = None  # in-process: answers decoded together (--parallel)
     api_key: str | None = None
     timeout: float = 300.0
+
+    @classmethod
+    def from_options(cls, options: dict) -> RunSettings:
+        """Settings from a command's option values (`locals()` of `extract`, `eval`): the options
+        named as the fields (--parallel is `sequences`, --base-url `base_urls`, --backend
+        `backend`), choices as their values; the command's other arguments are not settings."""
+        renamed = {"parallel": "sequences", "base_url": "base_urls", "backend_name": "backend"}
+        names = {f.name for f in fields(cls)}
+        values = {}
+        for option, value in options.items():
+            name = renamed.get(option, option)
+            if name in names:
+                values[name] = value.value if isinstance(value, Enum) else value
+        values["base_urls"] = tuple(values.get("base_urls") or ())
+        return cls(**values)
 
     @property
     def parallel(self) -> int:

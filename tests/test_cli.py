@@ -216,3 +216,17 @@ def test_completion_scripts_are_current():
         sys.path.pop(0)
     for shell, name in generate.SHELLS.items():
         assert (ROOT / "completions" / name).read_text() == generate.script(shell), name
+
+
+def test_settings_come_from_the_options_by_name():
+    from ieclid.cli.options import BackendName, CacheTypeK, Task
+    from ieclid.run import RunSettings
+
+    settings = RunSettings.from_options({
+        "task": Task.re, "parallel": 3, "base_url": None, "backend_name": BackendName.llama_cpp,
+        "cache_type_k": CacheTypeK.q8_0, "profile": None, "inputs": ["x"], "quiet": True, "ctx": 1024,
+    })
+    assert (settings.task, settings.sequences, settings.base_urls, settings.backend) == ("re", 3, (), "llama-cpp")
+    assert (settings.cache_type_k, settings.profile, settings.ctx) == ("q8_0", None, 1024)
+    served = RunSettings.from_options({"backend_name": BackendName.openai, "base_url": ["http://h:1"]})
+    assert served.base_urls == ("http://h:1",) and served.backend == "openai"

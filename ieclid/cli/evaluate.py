@@ -137,20 +137,7 @@ def evaluate(
         else:
             from ieclid.run import RunSettings
 
-            settings = RunSettings(
-                task=task.value, labels=labels, schema=schema, model=model,
-                profile=profile.value if profile else None, method=method.value, demos=demos,
-                label_map=label_map,
-                shots=shots,
-                max_chunk_tokens=max_chunk_tokens, chunk_sentences=chunk_sentences, propagate=propagate,
-                n_gpu_layers=n_gpu_layers, cpu_copy=cpu_copy,
-                cache_type_k=cache_type_k.value,
-                threads=threads, ctx=ctx, seed=seed, grammar=grammar, verbatim=verbatim,
-                instruction=instruction, columns=columns, backend=backend_name.value,
-                base_urls=tuple(base_url or ()), concurrency=concurrency, sequences=parallel, api_key=api_key,
-                timeout=timeout,
-                lora=lora,
-            )
+            settings = RunSettings.from_options(locals())
             saved = save or f"{Path(gold).stem}.{task.value}.pred.jsonl"
             predictions = _run_model(documents, settings, saved, quiet, resume)
         report = evaluation.score(task.value, documents, predictions)

@@ -106,20 +106,7 @@ def extract(
     from ieclid.resume import Resume
     from ieclid.run import RunSettings, extract_all, open_extractor
 
-    settings = RunSettings(
-        task=task.value, labels=labels, schema=schema, model=model,
-        profile=profile.value if profile else None, method=method.value, demos=demos,
-        label_map=label_map,
-        shots=shots,
-        max_chunk_tokens=max_chunk_tokens, chunk_sentences=chunk_sentences, propagate=propagate,
-        chunk_overlap=chunk_overlap,
-        n_gpu_layers=n_gpu_layers, cpu_copy=cpu_copy, cache_type_k=cache_type_k.value,
-        threads=threads, ctx=ctx, seed=seed,
-        temperature=temperature, grammar=grammar, verbatim=verbatim,
-        event_type=event_type, instruction=instruction, columns=columns,
-        backend=backend_name.value, base_urls=tuple(base_url or ()), concurrency=concurrency,
-        sequences=parallel, api_key=api_key, timeout=timeout, lora=lora,
-    )
+    settings = RunSettings.from_options(locals())
     paths = resolve_inputs(inputs, glob)
     if not paths:
         raise UsageError(f"no files matching {glob!r} in the given directories")
