@@ -37,7 +37,7 @@ class JsonlWriter:
             return
         check_output(path, overwrite=overwrite, inputs=inputs)
         self._target = Path(path)
-        self._partial = self._target.with_name(f".{self._target.name}.{os.getpid()}.part")
+        self._partial = partial_path(self._target, os.getpid())
         try:
             self._out: BinaryIO = open(self._partial, "wb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
@@ -48,7 +48,6 @@ class JsonlWriter:
             self._out.write(orjson.dumps(record) + b"\n")
             self._out.flush()
         except BrokenPipeError:
-            self._out = open(os.devnull, "wb")  # noqa: SIM115 - what is left to flush goes nowhere
             raise ReaderGone from None
         self.count += 1
 
@@ -56,6 +55,16 @@ class JsonlWriter:
         if self._owned and not self._out.closed:
             self._out.close()
             os.replace(self._partial, self._target)
+
+
+def partial_path(target: Path, pid: int | str) -> Path:
+    """The hidden file a run writes `target`'s records to before renaming it."""
+    return target.with_name(f".{target.name}.{pid}.part")
+
+
+def left_partials(target: Path) -> list[Path]:
+    """The hidden files of runs into `target` that never renamed theirs (killed, crashed)."""
+    return sorted(target.parent.glob(partial_path(target, "*").name))
 
 
 @contextmanager

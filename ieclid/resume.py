@@ -19,20 +19,15 @@ import orjson
 
 from ieclid.documents import Document
 from ieclid.errors import UsageError
+from ieclid.outputs import left_partials
 from ieclid.tasks.markers import strip_markers
-
-
-def leftovers(output: str) -> list[Path]:
-    """Files that runs into `output` left behind when they were killed."""
-    target = Path(output)
-    return sorted(target.parent.glob(f".{target.name}.*.part"))
 
 
 class Resume:
     """The records an earlier run made with the same settings (`digest`), by (id, text)."""
 
     def __init__(self, output: str, digest: str) -> None:
-        self.leftovers = leftovers(output)
+        self.leftovers = left_partials(Path(output))
         self.files = [f for f in [Path(output), *self.leftovers] if f.is_file()]
         self.done: dict[tuple[str, str], dict] = {}
         for file in self.files:

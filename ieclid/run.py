@@ -12,11 +12,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from enum import Enum
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
+from ieclid import __version__
 from ieclid.backends.schedule import Schedule
 from ieclid.chunking import DEFAULT_CHUNK_SENTENCES
 from ieclid.datasets import read_annotated
@@ -27,7 +28,7 @@ from ieclid.gguf_info import read_gguf
 from ieclid.outputs import JsonlWriter
 from ieclid.pipeline import ExtractOptions, Extractor, Plan
 from ieclid.profiles import PROFILES, guess_profile, is_adelie_release, make_profile
-from ieclid.resume import Resume
+from ieclid.resume import Resume, digest
 from ieclid.schema import EventType, Schema, load_schema, schema_from_labels
 from ieclid.tasks import SPAN_TASKS, Example, Request, check_task_schema
 
@@ -278,11 +279,6 @@ NOT_IN_DIGEST = ("threads", "sequences", "concurrency", "base_urls", "api_key", 
 def settings_digest(settings: RunSettings, model_path: str) -> str:
     """A fingerprint of what makes the records: the settings, and the files they name by content
     (demonstrations, a schema file) or by name and size (the model, an adapter)."""
-    from dataclasses import asdict
-
-    from ieclid import __version__
-    from ieclid.resume import digest
-
     parts: dict = {k: v for k, v in asdict(settings).items() if k not in NOT_IN_DIGEST}
     parts["version"] = __version__
     for key in ("demos", "schema"):
@@ -477,36 +473,45 @@ def extract_records(
             runs = []
 
 
-def extract_all(
+def extract_to(
     extractor: Extractor,
     documents: Iterable[Document],
-    writer: JsonlWriter,
+    output: str | None,
+    *,
+    resume: bool = False,
+    overwrite: bool = True,
+    inputs: Iterable[str] = (),
+    stdout: BinaryIO | None = None,
     on_record: Callable[[dict], None] | None = None,
     in_flight: int = 1,
-    resume: Resume | None = None,
-) -> int:
-    """Write one record per document; returns how many documents failed. With `resume`, the
-    documents it holds records of are not extracted again; their records are written in their
-    place (and, on an interrupt, all it holds that is not written yet)."""
+) -> tuple[int, int]:
+    """Write one record per document to `output` (a file; None or - for `stdout`); returns how
+    many documents failed and how many records were written. With `resume`, documents whose
+    records `output` (or what killed runs left beside it) holds are not extracted again: their
+    records are written in their place, and on an interrupt all of them not written yet are."""
+    done = Resume(output, extractor.options.digest) if resume else None  # before a new file is made
+    if done is not None:
+        print(f"ieclid: resuming: {len(done)} documents done in {output}", file=sys.stderr)
+    writer = JsonlWriter(output, overwrite=overwrite, inputs=inputs, stdout=stdout)
     failed = 0
     try:
-        for record in extract_resumed(extractor, documents, in_flight, resume):
-            writer.write(record)
-            if "error" in record:
-                failed += 1
-                print(f"ieclid: error: {record['error']}", file=sys.stderr)
-            if on_record:
-                on_record(record)
+        if done is None:
+            records = extract_records(extractor, documents, in_flight)
+        else:
+            records = done.merged(extract_records(extractor, done.pending(documents), in_flight))
+        try:
+            for record in records:
+                writer.write(record)
+                if "error" in record:
+                    failed += 1
+                    print(f"ieclid: error: {record['error']}", file=sys.stderr)
+                if on_record:
+                    on_record(record)
+        finally:
+            for record in done.rest() if done else ():
+                writer.write(record)
     finally:
-        for record in resume.rest() if resume else ():
-            writer.write(record)
-    return failed
-
-
-def extract_resumed(
-    extractor: Extractor, documents: Iterable[Document], in_flight: int = 1, resume: Resume | None = None
-) -> Iterator[dict]:
-    """`extract_records`, taking the records `resume` holds instead of extracting again."""
-    if resume is None:
-        return extract_records(extractor, documents, in_flight)
-    return resume.merged(extract_records(extractor, resume.pending(documents), in_flight))
+        writer.close()
+        if done is not None:  # once the file holds what the leftovers held
+            done.clean_up()
+    return failed, writer.count

@@ -180,9 +180,7 @@ class BatchEngine:
                     del active[slot]
                     self._finish(sequence.request, slot, free, Cancelled("interrupted"))
                 while waiting:
-                    request = waiting.popleft()
-                    self._answer(request, error=Cancelled("interrupted"))
-                    request.generation.close()
+                    self._refuse(waiting.popleft(), Cancelled("interrupted"))
                 continue
             if staging is None and waiting and free:
                 staging = self._admit(waiting, active, free)
@@ -196,12 +194,9 @@ class BatchEngine:
                   staging: _Staged | None) -> list[int]:
         """Answer every request in the engine with `error` and empty the cache; returns the free
         slots (all of them)."""
-        for sequence in active.values():
-            self._answer(sequence.request, error=error)
-            sequence.request.generation.close()
-        for request in [*(m.request for m in (staging.members if staging else ())), *waiting]:
-            self._answer(request, error=error)
-            request.generation.close()
+        staged = [m.request for m in staging.members] if staging else []
+        for request in [*(sequence.request for sequence in active.values()), *staged, *waiting]:
+            self._refuse(request, error)
         active.clear()
         waiting.clear()
         self.cells.clear()
@@ -330,6 +325,11 @@ class BatchEngine:
         request.generation.close()
         self.cells.remove(slot)
         free.append(slot)
+
+    def _refuse(self, request: _Request, error: Exception) -> None:
+        """Answer a request that will not be decoded (further) with `error`."""
+        self._answer(request, error=error)
+        request.generation.close()
 
     def _answer(self, request: _Request, result=None, error: Exception | None = None) -> None:
         self.schedule.answered(request)  # before the requester can ask again

@@ -154,18 +154,10 @@ def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> lis
     """Extract from the gold texts (rc: with their markers) as `ieclid extract` does, writing each
     record to `save` as it comes; with `resume`, the records `save` holds are reused."""
     from ieclid.documents import Document
-    from ieclid.outputs import JsonlWriter
-    from ieclid.resume import Resume
-    from ieclid.run import extract_all, open_extractor
+    from ieclid.run import extract_to, open_extractor
 
     extractor, backend = open_extractor(settings)
     records: list[dict] = []
-    try:
-        done = Resume(save, extractor.options.digest) if resume else None
-        writer = JsonlWriter(save)
-    except BaseException:
-        backend.close()
-        raise
     try:
         with progress(len(documents), quiet, "evaluating") as advance:
 
@@ -174,12 +166,10 @@ def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> lis
                 advance(record)
 
             texts = (Document(doc.id, doc.text) for doc in documents)
-            extract_all(extractor, texts, writer, on_record, settings.in_flight, done)
+            extract_to(extractor, texts, save, resume=resume, on_record=on_record,
+                       in_flight=settings.in_flight)
     finally:
-        writer.close()
         backend.close()
-        if done is not None:
-            done.clean_up()
     return records[: len(documents)]  # then any the saved file held of other documents
 
 

@@ -102,9 +102,8 @@ def extract(
     """Extract entities, relations, events, open tuples or a table; one JSON object per document."""
     from ieclid.documents import read_documents, resolve_inputs
     from ieclid.errors import UsageError
-    from ieclid.outputs import JsonlWriter, check_output, records_stdout
-    from ieclid.resume import Resume
-    from ieclid.run import RunSettings, extract_all, open_extractor
+    from ieclid.outputs import check_output, records_stdout
+    from ieclid.run import RunSettings, extract_to, open_extractor
 
     settings = RunSettings.from_options(locals())
     paths = resolve_inputs(inputs, glob)
@@ -118,25 +117,17 @@ def extract(
     with records_stdout() as stdout:
         extractor, backend = open_extractor(settings)
         try:
-            done = Resume(output, extractor.options.digest) if resume else None
-            if done is not None:
-                print(f"ieclid: resuming: {len(done)} documents done in {output}", file=sys.stderr)
-            writer = JsonlWriter(output, overwrite=overwrite or resume, inputs=paths, stdout=stdout)
-        except BaseException:
-            backend.close()
-            raise
-        documents = read_documents(paths, lines=lines)
-        try:
             with progress(None if lines else len(paths), quiet, "extracting") as advance:
-                failed = extract_all(extractor, documents, writer, advance, settings.in_flight, done)
+                failed, written = extract_to(
+                    extractor, read_documents(paths, lines=lines), output, resume=resume,
+                    overwrite=overwrite or resume, inputs=paths, stdout=stdout, on_record=advance,
+                    in_flight=settings.in_flight,
+                )
         finally:
-            writer.close()
             backend.close()
-            if done is not None:
-                done.clean_up()
     if failed:
-        if writer.count > 1:  # a single document's error line says it all
-            print(f"ieclid: {failed} of {writer.count} documents failed", file=sys.stderr)
+        if written > 1:  # a single document's error line says it all
+            print(f"ieclid: {failed} of {written} documents failed", file=sys.stderr)
         return 1
     return 0
 
