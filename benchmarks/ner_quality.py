@@ -18,10 +18,12 @@ from pathlib import Path
 
 import orjson
 
+from ieclid.assembly import open_extractor
 from ieclid.datasets import read_conll
 from ieclid.documents import Document
 from ieclid.evaluation.spans import SpanScores
-from ieclid.run import RunSettings, extract_each, open_extractor
+from ieclid.run import extract_each
+from ieclid.settings import RunSettings
 
 
 def main() -> None:

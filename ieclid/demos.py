@@ -14,7 +14,7 @@ from ieclid.datasets import Annotated
 from ieclid.errors import UsageError
 from ieclid.profiles.base import match_label
 from ieclid.schema import Schema
-from ieclid.tasks import SPAN_TASKS, Example, span_labels
+from ieclid.tasks import CHOICE_TASKS, SPAN_TASKS, Example, span_labels
 
 MAX_DEMO_CHARS = 400
 
@@ -120,7 +120,7 @@ def select_demos(
         return []
     mapping = (labels or demo_labels(docs, task, schema)).mapping
     pool = [_restrict(ex, mapping) for doc in docs for ex in doc.examples(task)]
-    if task in ("rc", "ere"):
+    if task in CHOICE_TASKS:
         pool = [ex for ex in pool if ex.choice is not None]
     elif task in SPAN_TASKS:
         pool = [ex for ex in pool if ex.mentions]

@@ -69,7 +69,7 @@ def pull(ref: HubRef, revision: str | None = None, progress: bool = True) -> dic
 
 
 def _is_sha256(etag: str | None) -> bool:
-    return bool(etag) and len(etag) == 64 and all(c in "0123456789abcdef" for c in etag.lower())
+    return etag is not None and len(etag) == 64 and all(c in "0123456789abcdef" for c in etag.lower())
 
 
 def _verify(path: Path, etag: str | None) -> None:

@@ -134,8 +134,8 @@ def hub_ref(name: str) -> HubRef | None:
     repo, rest = match.groups()
     if rest and rest.lower().endswith(".gguf"):
         return HubRef(repo, file=rest, name=name)
-    quant = rest.upper() if rest else None
-    return HubRef(repo, quant=quant, name=f"{repo}:{quant}" if quant else repo)
+    named = rest.upper() if rest else None
+    return HubRef(repo, quant=named, name=f"{repo}:{named}" if named else repo)
 
 
 def default_name(registry: dict | None = None) -> str:

@@ -32,14 +32,14 @@ class JsonlWriter:
         """`stdout`: where records for standard output go (see `records_stdout`)."""
         self._owned = path not in (None, "-")
         self.count = 0
-        if not self._owned:
-            self._out = stdout or sys.stdout.buffer
+        if path is None or path == "-":
+            self._out: BinaryIO = stdout or sys.stdout.buffer
             return
         check_output(path, overwrite=overwrite, inputs=inputs)
         self._target = Path(path)
         self._partial = partial_path(self._target, os.getpid())
         try:
-            self._out: BinaryIO = open(self._partial, "wb")  # noqa: SIM115 - closed in close()
+            self._out = open(self._partial, "wb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
             raise UsageError(f"cannot write output file {path}: {exc.strerror or exc}") from None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Protocol
@@ -22,7 +22,7 @@ from ieclid.grammar import FUNCTION_WORDS
 from ieclid.grounding import Grounder, Placement
 from ieclid.profiles import Profile
 from ieclid.profiles.base import Ending
-from ieclid.records import RecordBuilder, error_record
+from ieclid.records import Record, RecordBuilder, error_record
 from ieclid.schema import Schema
 from ieclid.tasks import TUPLE_SLOTS, Answer, Example, Request
 from ieclid.tasks.markers import find_marked_pair, find_marked_trigger, has_markers, mark, untyped
@@ -81,27 +81,28 @@ class Plan:
 
     doc: Document
     task: str
-    parts: list[Callable[[], RecordBuilder | None]] = field(default_factory=lambda: [lambda: None])
+    parts: Sequence[Callable[[], RecordBuilder | None]] = field(default_factory=lambda: [lambda: None])
     join: Callable[[list[RecordBuilder]], RecordBuilder] = _only
     error: str | None = None
 
     def run(self, part: int) -> tuple[RecordBuilder | Exception | None, float, float]:
         """Run one part: what it made (or the error it raised), and when it started and ended."""
         started = time.perf_counter()
+        made: RecordBuilder | Exception | None
         try:
             made = self.parts[part]()
         except (ValueError, IeclidError) as exc:
             made = exc
         return made, started, time.perf_counter()
 
-    def record(self, runs: list[tuple[RecordBuilder | Exception | None, float, float]]) -> dict:
+    def record(self, runs: list[tuple[RecordBuilder | Exception | None, float, float]]) -> Record:
         """The record, from every part's run in order; a part's error is the document's."""
         if self.error is not None:
             return error_record(self.doc.id, self.task, self.error)
         for made, _, _ in runs:
             if isinstance(made, Exception):
                 return error_record(self.doc.id, self.task, f"{self.doc.id}: {made}")
-        builder = self.join([made for made, _, _ in runs])
+        builder = self.join([made for made, _, _ in runs if isinstance(made, RecordBuilder)])
         return builder.build(max(end for *_, end in runs) - min(start for _, start, _ in runs))
 
 
@@ -111,7 +112,7 @@ class Extractor:
         self.profile = profile
         self.options = options
 
-    def extract(self, doc: Document) -> dict:
+    def extract(self, doc: Document) -> Record:
         """One record for one document; errors become an error record, never an exception."""
         plan = self.plan(doc)
         return plan.record([plan.run(part) for part in range(len(plan.parts))])

@@ -11,6 +11,81 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any, NotRequired, TypedDict
+
+from ieclid.tasks.spec import TASKS
+
+
+class Entity(TypedDict):
+    """A span (or, where it could not be placed, a text with null offsets)."""
+
+    id: str  # T1, T2, ... in reading order
+    label: str
+    text: str
+    start: int | None
+    end: int | None
+    status: str  # how it was placed: exact, fuzzy or unplaced
+    score: NotRequired[float]  # when the backend gave log-probabilities
+    model_text: NotRequired[str]  # what the model wrote, where it differs from `text`
+    propagated: NotRequired[bool]  # labelled because another occurrence of its text was
+
+
+class Relation(TypedDict):
+    id: str
+    label: str
+    head: str  # an entity id (ere: an event id)
+    tail: str
+    score: NotRequired[float]
+
+
+class Argument(TypedDict):
+    role: str
+    ref: str  # an entity id
+    score: NotRequired[float]
+
+
+class Event(TypedDict):
+    id: str
+    label: str
+    trigger: str  # an entity id
+    arguments: list[Argument]
+    score: NotRequired[float]
+
+
+class Table(TypedDict):
+    columns: list[str]
+    rows: list[list[str]]
+    offsets: list[list[Any]]  # per row, per cell: [start, end] or null
+
+
+class Usage(TypedDict):
+    prompt_tokens: int
+    cached_prompt_tokens: int
+    completion_tokens: int
+    forced_tokens: int
+    seconds: float
+
+
+class Record(TypedDict):
+    """One document's results: the JSON object `ieclid extract` writes per line. The task
+    decides which of relations, events, tuples and table are there; `error` replaces the
+    results of a document that could not be processed; `settings` fingerprints the run."""
+
+    id: str
+    task: str
+    entities: list[Entity]
+    warnings: list[str]
+    schema: NotRequired[str]
+    model: NotRequired[str]
+    profile: NotRequired[str]
+    text: NotRequired[str]
+    relations: NotRequired[list[Relation]]
+    events: NotRequired[list[Event]]
+    tuples: NotRequired[list[dict[str, str | None]]]  # id, the TUPLE_SLOTS (entity ids), score
+    table: NotRequired[Table]
+    usage: NotRequired[Usage]
+    settings: NotRequired[str]
+    error: NotRequired[str]
 
 
 @dataclass
@@ -23,11 +98,11 @@ class RecordBuilder:
     model: str
     profile: str
     text: str
-    entities: list[dict] = field(default_factory=list)
-    relations: list[dict] = field(default_factory=list)
-    events: list[dict] = field(default_factory=list)
-    tuples: list[dict] = field(default_factory=list)
-    table: dict | None = None
+    entities: list[Entity] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    tuples: list[dict[str, Any]] = field(default_factory=list)
+    table: Table | None = None
     warnings: list[str] = field(default_factory=list)
     prompt_tokens: int = 0
     cached_prompt_tokens: int = 0
@@ -54,14 +129,11 @@ class RecordBuilder:
             if score is not None and (existing.get("score") or 0.0) < score:
                 _set_score(existing, score)
             return existing["id"]
-        entity: dict = {"id": f"T{len(self.entities) + 1}", "label": label}
-        if start is None:
-            entity.update(text=model_text, start=None, end=None)
-        else:
-            entity.update(text=self.text[start:end], start=start, end=end)
-            if entity["text"] != model_text:
-                entity["model_text"] = model_text
-        entity["status"] = status
+        text = model_text if start is None else self.text[start:end]
+        entity = Entity(id=f"T{len(self.entities) + 1}", label=label, text=text, start=start,
+                        end=end if start is not None else None, status=status)
+        if start is not None and text != model_text:
+            entity["model_text"] = model_text
         _set_score(entity, score)
         self._entity_keys[key] = len(self.entities)
         self.entities.append(entity)
@@ -72,7 +144,7 @@ class RecordBuilder:
         if key in self._relation_keys:
             return
         self._relation_keys.add(key)
-        relation: dict = {"id": f"R{len(self.relations) + 1}", "label": label, "head": head, "tail": tail}
+        relation = Relation(id=f"R{len(self.relations) + 1}", label=label, head=head, tail=tail)
         _set_score(relation, score)
         self.relations.append(relation)
 
@@ -81,7 +153,7 @@ class RecordBuilder:
         key = (label, trigger)
         if key in self._event_keys:
             return self.events[self._event_keys[key]]["id"]
-        event: dict = {"id": f"E{len(self.events) + 1}", "label": label, "trigger": trigger, "arguments": []}
+        event = Event(id=f"E{len(self.events) + 1}", label=label, trigger=trigger, arguments=[])
         _set_score(event, score)
         self._event_keys[key] = len(self.events)
         self.events.append(event)
@@ -91,7 +163,7 @@ class RecordBuilder:
         event = next(e for e in self.events if e["id"] == event_id)
         if any(a["role"] == role and a["ref"] == ref for a in event["arguments"]):
             return
-        argument: dict = {"role": role, "ref": ref}
+        argument = Argument(role=role, ref=ref)
         _set_score(argument, score)
         event["arguments"].append(argument)
 
@@ -100,14 +172,14 @@ class RecordBuilder:
         if key in self._tuple_keys:
             return
         self._tuple_keys.add(key)
-        item: dict = {"id": f"O{len(self.tuples) + 1}", **slots}
+        item: dict[str, Any] = {"id": f"O{len(self.tuples) + 1}", **slots}
         _set_score(item, score)
         self.tuples.append(item)
 
     def add_rows(self, columns: tuple[str, ...], rows: list[tuple[str, ...]], offsets: list[list]) -> None:
         """Rows under `columns` (the first chunk's header holds for the whole document)."""
         if self.table is None:
-            self.table = {"columns": list(columns), "rows": [], "offsets": []}
+            self.table = Table(columns=list(columns), rows=[], offsets=[])
         for row, row_offsets in zip(rows, offsets, strict=True):
             if list(row) not in self.table["rows"]:
                 self.table["rows"].append(list(row))
@@ -123,7 +195,7 @@ class RecordBuilder:
         labels: dict[str, set[str]] = {}
         taken = []
         for entity in self.entities:
-            if entity["start"] is not None:
+            if entity["start"] is not None and entity["end"] is not None:
                 labels.setdefault(entity["text"], set()).add(entity["label"])
                 taken.append((entity["start"], entity["end"]))
         added = 0
@@ -174,22 +246,17 @@ class RecordBuilder:
         self.completion_tokens += part.completion_tokens
         self.forced_tokens += part.forced_tokens
 
-    def build(self, seconds: float) -> dict:
-        record: dict = {
-            "id": self.doc_id,
-            "task": self.task,
-            "schema": self.schema,
-            "model": self.model,
-            "profile": self.profile,
-            "text": self.text,
-        }
+    def build(self, seconds: float) -> Record:
+        record = Record(id=self.doc_id, task=self.task, schema=self.schema, model=self.model,
+                        profile=self.profile, text=self.text, entities=[], warnings=[])
         # Number entities in reading order; relations follow the renumbering.
         entities = sorted(self.entities, key=_position)
         renumber = {e["id"]: f"T{n}" for n, e in enumerate(entities, start=1)}
         record["entities"] = [{**e, "id": renumber[e["id"]]} for e in entities]
         events = sorted(self.events, key=lambda e: int(renumber[e["trigger"]][1:]))
         event_ids = {e["id"]: f"E{n}" for n, e in enumerate(events, start=1)}
-        if self.task in ("ed", "eae", "ee", "ere"):
+        fills = TASKS[self.task].record_fields if self.task in TASKS else ()
+        if "events" in fills:
             record["events"] = [
                 {
                     **e,
@@ -199,40 +266,40 @@ class RecordBuilder:
                 }
                 for e in events
             ]
-        if self.task in ("rc", "re", "ere"):
+        if "relations" in fills:
             ends = event_ids if self.task == "ere" else renumber
             record["relations"] = [
                 {**r, "head": ends[r["head"]], "tail": ends[r["tail"]]} for r in self.relations
             ]
-        if self.task == "openie":
+        if "tuples" in fills:
             record["tuples"] = [
                 {k: renumber.get(v, v) if k not in ("id", "score") and v else v for k, v in t.items()}
                 for t in self.tuples
             ]
-        if self.task == "table":
-            record["table"] = self.table or {"columns": [], "rows": [], "offsets": []}
+        if "table" in fills:
+            record["table"] = self.table or Table(columns=[], rows=[], offsets=[])
         record["warnings"] = self.warnings
-        record["usage"] = {
-            "prompt_tokens": self.prompt_tokens,
-            "cached_prompt_tokens": self.cached_prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "forced_tokens": self.forced_tokens,
-            "seconds": round(seconds, 3),
-        }
+        record["usage"] = Usage(
+            prompt_tokens=self.prompt_tokens,
+            cached_prompt_tokens=self.cached_prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            forced_tokens=self.forced_tokens,
+            seconds=round(seconds, 3),
+        )
         return record
 
 
-def _set_score(item: dict, score: float | None) -> None:
+def _set_score(item: Entity | Relation | Event | Argument | dict[str, Any], score: float | None) -> None:
     """Items carry `score` only when the backend gave log-probabilities."""
     if score is not None:
         item["score"] = round(score, 4)
 
 
-def _position(entity: dict) -> tuple:
+def _position(entity: Entity) -> tuple[bool, int, int]:
     start = entity["start"]
     return (start is None, start or 0, entity["end"] or 0)
 
 
-def error_record(doc_id: str, task: str, message: str) -> dict:
+def error_record(doc_id: str, task: str, message: str) -> Record:
     """A document that could not be processed: same id and task, and the reason."""
-    return {"id": doc_id, "task": task, "error": message, "entities": [], "warnings": []}
+    return Record(id=doc_id, task=task, error=message, entities=[], warnings=[])

@@ -54,8 +54,9 @@ class Resume:
         for doc in documents:
             # rc, eae and marked ere records hold the text without its markers
             record = self.done.pop((doc.id, doc.text), None)
-            if record is None:
-                record = self.done.pop((doc.id, _unmarked(doc.text)), None)
+            unmarked = _unmarked(doc.text)
+            if record is None and unmarked is not None:
+                record = self.done.pop((doc.id, unmarked), None)
             self._order.append(record)
             if record is None:
                 yield doc

@@ -28,7 +28,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def backend():
-    from ieclid.backends.llama_cpp import LlamaCppBackend
+    from ieclid.backends.in_process import LlamaCppBackend
     from ieclid.models import embedded_model_path
 
     loaded = LlamaCppBackend(embedded_model_path(), threads=2, ctx=4096)

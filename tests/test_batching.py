@@ -7,13 +7,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from ieclid.backends.llama_cpp import LlamaCppBackend
+from ieclid.assembly import open_extractor
+from ieclid.backends.in_process import LlamaCppBackend
 from ieclid.backends.schedule import Schedule
 from ieclid.datasets import read_conll
 from ieclid.documents import Document
 from ieclid.errors import IeclidError
 from ieclid.models import embedded_model_path
-from ieclid.run import RunSettings, extract_each, extract_records, open_extractor
+from ieclid.run import extract_each, extract_records
+from ieclid.settings import RunSettings
 
 SYSTEM = ("You label the sentiment of product reviews. Answer with one word: positive, negative or "
           "neutral. Be brief and do not explain.")

@@ -4,11 +4,13 @@ records do not depend on how many answers are decoded together."""
 import ctypes
 import struct
 
+from ieclid.assembly import open_extractor
 from ieclid.backends import batching
 from ieclid.backends.cells import GROUP, AlignedCells, _Blob
 from ieclid.datasets import read_conll
 from ieclid.documents import Document
-from ieclid.run import RunSettings, extract_records, open_extractor
+from ieclid.run import extract_records
+from ieclid.settings import RunSettings
 
 
 def records(sentences: list[str], sequences: int) -> list[dict]:

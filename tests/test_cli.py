@@ -220,7 +220,7 @@ def test_completion_scripts_are_current():
 
 def test_settings_come_from_the_options_by_name():
     from ieclid.cli.options import BackendName, CacheTypeK, Task
-    from ieclid.run import RunSettings
+    from ieclid.settings import RunSettings
 
     settings = RunSettings.from_options({
         "task": Task.re, "parallel": 3, "base_url": None, "backend_name": BackendName.llama_cpp,

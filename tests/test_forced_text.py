@@ -10,7 +10,7 @@ RELATION = 'root ::= "{\\"relation\\": \\"" ("cause-effect" | "effect-cause") "\
 
 def _accept(backend, sampler, text: str) -> None:
     for token in backend.llm.tokenize(text.encode(), add_bos=False, special=False):
-        backend._llama_cpp.llama_sampler_accept(sampler, token)
+        backend.choice.lc.llama_sampler_accept(sampler, token)
 
 
 def _prompt(backend, question: str) -> str:
@@ -18,15 +18,15 @@ def _prompt(backend, question: str) -> str:
 
 
 def test_the_forced_text_and_whether_it_runs_to_the_end(backend):
-    sampler = backend._grammar(RELATION)
+    sampler = backend.grammar_sampler(RELATION)
     try:
-        assert backend._forced_text(sampler) == (b'{"relation": "', False)
+        assert backend.choice.forced_text(sampler) == (b'{"relation": "', False)
         _accept(backend, sampler, '{"relation": "eff')
-        assert backend._forced_text(sampler) == (b'ect-cause"}', True)
+        assert backend.choice.forced_text(sampler) == (b'ect-cause"}', True)
         _accept(backend, sampler, 'ect-cause"}')
-        assert backend._forced_text(sampler) == (b"", True)
+        assert backend.choice.forced_text(sampler) == (b"", True)
     finally:
-        backend._llama_cpp.llama_sampler_free(sampler)
+        backend.choice.lc.llama_sampler_free(sampler)
 
 
 def test_an_answer_is_decoded_only_until_the_rest_is_forced(backend, monkeypatch):
@@ -47,10 +47,10 @@ def test_forcing_the_end_changes_no_answer(backend, monkeypatch):
     grammars = [RELATION, 'root ::= "[" ("\\"red\\"" | "\\"blue\\"" | "\\"green\\"") ", \\"and more\\"]"\n']
     prompts = [_prompt(backend, q) for q in ("Does smoke cause fire?", "Name a colour.", "Is rain wet?")]
     forced = [backend.complete(p, grammar=g, max_tokens=32) for g in grammars for p in prompts]
-    witnesses = backend._witnesses
+    witnesses = backend.choice.witnesses
     # without forcing: the text is decoded until the grammar allows nothing but the end
-    monkeypatch.setattr(backend, "_forced_text", lambda sampler: (
-        b"", not backend._allowed(sampler, witnesses, np.zeros(len(witnesses), np.float32)).size))
+    monkeypatch.setattr(backend.choice, "forced_text", lambda sampler: (
+        b"", not backend.choice.allowed(sampler, witnesses, np.zeros(len(witnesses), np.float32)).size))
     decoded = [backend.complete(p, grammar=g, max_tokens=32) for g in grammars for p in prompts]
     assert [c.text for c in forced] == [c.text for c in decoded]
     assert all(c.forced_tokens for c in forced) and not any(c.forced_tokens for c in decoded)
@@ -100,12 +100,12 @@ def test_an_answer_is_not_ended_by_one_token_that_outweighs_each_longer_start(ba
         logits = np.full(backend.llm.n_vocab(), -30.0, dtype=np.float32)
         for token, score in scores.items():
             logits[token] = score
-        sampler = backend._grammar(grammar)
+        sampler = backend.grammar_sampler(grammar)
         try:
-            chosen = backend._choose(logits, sampler, 0.0, None)
-            return backend.prefer_an_answer(logits, sampler, chosen)
+            chosen = backend.choice.choose(logits, sampler, 0.0)
+            return backend.choice.prefer_an_answer(logits, sampler, chosen)
         finally:
-            backend._llama_cpp.llama_sampler_free(sampler)
+            backend.choice.lc.llama_sampler_free(sampler)
 
     assert first({fence: 0.0, tick: -0.3, ticks: -0.2}) == ticks  # the longer starts weigh more together
     assert first({fence: 0.0, tick: -2.0, ticks: -2.0}) == fence  # the model means the short answer

@@ -57,7 +57,7 @@ def test_qwen_every_task_gives_sensible_output():
 
 
 def test_gemma_without_a_chat_template_gets_its_turn_format(tmp_path: Path):
-    from ieclid.backends.llama_cpp import LlamaCppBackend
+    from ieclid.backends.in_process import LlamaCppBackend
 
     backend = LlamaCppBackend(model(GEMMA), threads=2, ctx=512, parallel=1)
     try:

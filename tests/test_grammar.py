@@ -96,16 +96,16 @@ def test_every_profile_grammar_for_real_sentences_is_accepted_by_llama_cpp(backe
     texts += ['He said "hi" \\ left\ttab', "", "!!!", "Ünïcödé 東京 😀"]
     for text in texts:
         for profile in profiles:
-            backend._grammar(profile.grammar("ner", ner, text))
-            backend._grammar(profile.grammar("re", rel, text))
+            backend.grammar_sampler(profile.grammar("ner", ner, text))
+            backend.grammar_sampler(profile.grammar("re", rel, text))
     marked = "The <e1>child</e1> was carefully wrapped into the <e2>cradle</e2>."
     for profile in profiles:
-        backend._grammar(profile.grammar("rc", rel, marked))
+        backend.grammar_sampler(profile.grammar("rc", rel, marked))
 
 
 def test_an_invalid_grammar_is_an_error_not_a_crash(backend):
     with pytest.raises(IeclidError, match="invalid grammar"):
-        backend._grammar("root ::= undefined-rule\n")
+        backend.grammar_sampler("root ::= undefined-rule\n")
 
 
 def test_chat_json_demonstration_answers_are_what_the_grammar_allows(backend, shared_data):
@@ -114,32 +114,32 @@ def test_chat_json_demonstration_answers_are_what_the_grammar_allows(backend, sh
 
     schema = load_schema("wnut17")
     docs = [d.example() for d in read_conll(shared_data / "wnut17" / "train_first2000.conll") if d.entities][:5]
-    lc = backend._llama_cpp
+    lc = backend.choice.lc
     for verbatim in (False, True):
         profile = ChatJsonProfile(backend.format_chat, verbatim)
         for doc in docs:
             answer = profile.answer("ner", schema, doc)
-            sampler = backend._grammar(profile.grammar("ner", schema, doc.text))
+            sampler = backend.grammar_sampler(profile.grammar("ner", schema, doc.text))
             try:
                 for token in backend.llm.tokenize(answer.encode(), add_bos=False, special=False):
-                    assert backend._forced_text(sampler) != (b"", True), answer
-                    assert backend._allowed(sampler, np.array([token]), np.zeros(1)).size, answer
+                    assert backend.choice.forced_text(sampler) != (b"", True), answer
+                    assert backend.choice.allowed(sampler, np.array([token]), np.zeros(1)).size, answer
                     lc.llama_sampler_accept(sampler, token)
                 eos = np.array([backend.llm.token_eos()])
-                assert backend._allowed(sampler, eos, np.zeros(1)).size, answer
-                assert backend._forced_text(sampler) == (b"", True), answer  # it ends with the grammar
+                assert backend.choice.allowed(sampler, eos, np.zeros(1)).size, answer
+                assert backend.choice.forced_text(sampler) == (b"", True), answer  # it ends with the grammar
             finally:
                 lc.llama_sampler_free(sampler)
 
 
 def test_a_grammar_that_may_go_on_is_not_finished(backend):
-    lc = backend._llama_cpp
-    sampler = backend._grammar('root ::= "[" ("a" ("," "a")*)? "]"\n')
+    lc = backend.choice.lc
+    sampler = backend.grammar_sampler('root ::= "[" ("a" ("," "a")*)? "]"\n')
     try:
         for text, finished in (("[", False), ("a", False), (",", False), ("a", False), ("]", True)):
             (token,) = backend.llm.tokenize(text.encode(), add_bos=False, special=False)
             lc.llama_sampler_accept(sampler, token)
-            assert (backend._forced_text(sampler) == (b"", True)) == finished, text
+            assert (backend.choice.forced_text(sampler) == (b"", True)) == finished, text
     finally:
         lc.llama_sampler_free(sampler)
 
@@ -152,12 +152,12 @@ def test_the_greedy_choice_is_the_best_token_the_grammar_allows(backend, grammar
 
     backend._evaluate_prompt(backend.llm.tokenize(backend.format_chat(
         [{"role": "user", "content": "Name an animal."}]).encode(), add_bos=True, special=True))
-    logits = backend._last_logits().copy()
-    sampler = backend._grammar(grammar)
+    logits = backend.last_logits().copy()
+    sampler = backend.grammar_sampler(grammar)
     try:
-        allowed = backend._allowed(sampler, np.arange(len(logits)), logits)
+        allowed = backend.choice.allowed(sampler, np.arange(len(logits)), logits)
         best = int(allowed[np.argmax(logits[allowed])])
         assert (best == int(np.argmax(logits))) == (grammar.startswith("root ::= [A"))
-        assert backend._choose(logits, sampler, 0.0, backend._rng) == best
+        assert backend.choice.choose(logits, sampler, 0.0) == best
     finally:
-        backend._llama_cpp.llama_sampler_free(sampler)
+        backend.choice.lc.llama_sampler_free(sampler)

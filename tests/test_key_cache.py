@@ -7,12 +7,13 @@ import sys
 import llama_cpp as lc
 import pytest
 
+from ieclid.assembly import open_extractor
 from ieclid.backends import key_cache
 from ieclid.backends.key_cache import key_type
 from ieclid.errors import UsageError
 from ieclid.gguf_info import GgufInfo
 from ieclid.models import embedded_model_path
-from ieclid.run import RunSettings, open_extractor
+from ieclid.settings import RunSettings
 
 
 def info(**metadata) -> GgufInfo:

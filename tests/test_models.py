@@ -11,10 +11,11 @@ import orjson
 import pytest
 from hub_server import Hub, tiny_gguf
 
+from ieclid.assembly import with_bundled_adapter
 from ieclid.errors import IeclidError
 from ieclid.gguf_info import read_gguf
 from ieclid.models import embedded_model_path
-from ieclid.run import RunSettings, with_bundled_adapter
+from ieclid.settings import RunSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run on the CPU, a Q4_1 model runs as its Q8_0 copy, and records say so (ieclid/backends/cpu_weights.py).

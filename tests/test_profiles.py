@@ -2,12 +2,13 @@
 
 import pytest
 
+from ieclid.assembly import verbatim_spans
 from ieclid.profiles import guess_profile, make_profile
 from ieclid.profiles.adelie import NER_FEW, NER_QUERY, AdelieProfile, tulu
 from ieclid.profiles.base import match_label
 from ieclid.profiles.chat_json import ChatJsonProfile
-from ieclid.run import RunSettings, verbatim_spans
 from ieclid.schema import load_schema, schema_from_labels
+from ieclid.settings import RunSettings
 from ieclid.tasks import Example
 from ieclid.tasks.tables import end_before_a_repeated_row
 

@@ -4,10 +4,11 @@ every reference resolvable, every exact span indexing the text."""
 import pytest
 from test_cli import assert_one_line_error, ieclid, records
 
+from ieclid.assembly import open_extractor
 from ieclid.datasets import read_carb, read_fewrel, read_phee
 from ieclid.documents import Document
-from ieclid.run import RunSettings, open_extractor
 from ieclid.schema import load_schema
+from ieclid.settings import RunSettings
 
 
 def check_spans(record: dict) -> dict[str, dict]:

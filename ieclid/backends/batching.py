@@ -22,7 +22,6 @@ decoded together gives the same records. The context's settings, the keys' type 
 from __future__ import annotations
 
 import ctypes
-import signal
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING
 from ieclid.backends.cells import GROUP, layout, set_row
 from ieclid.backends.schedule import Schedule
 from ieclid.errors import Cancelled, IeclidError
+from ieclid.interrupts import block_interrupts
 
 if TYPE_CHECKING:
     from ieclid.profiles.base import Ending
@@ -89,14 +89,6 @@ class _Staged:
     members: list[_Member]
     rows: list[tuple[int, int, tuple[int, ...]]]
     fed: int = 0
-
-
-def block_interrupts() -> None:
-    """Keep Ctrl-C away from this thread (and the compute threads it starts), so the kernel
-    delivers it to the main thread, which stops the run; a worker thread that caught the
-    signal would leave the main thread waiting and the run going on."""
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from ieclid.backends.base import Completion, quiet_llama
-from ieclid.backends.llama_cpp import GgufText
+from ieclid.backends.gguf_text import GgufText
 from ieclid.errors import IeclidError, UsageError
 
 if TYPE_CHECKING:

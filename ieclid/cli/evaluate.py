@@ -4,48 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from ieclid.cli.app import app
-from ieclid.cli.options import (
-    API_KEY,
-    BACKEND,
-    BASE_URL,
-    CACHE_TYPE_K,
-    CHUNK_SENTENCES,
-    COLUMNS,
-    CONCURRENCY,
-    CPU_COPY,
-    CTX,
-    DEMOS,
-    GRAMMAR,
-    INSTRUCTION,
-    LABEL_MAP,
-    LABELS,
-    LORA,
-    MAX_CHUNK_TOKENS,
-    METHOD,
-    MODEL,
-    N_GPU_LAYERS,
-    PARALLEL,
-    PROFILE,
-    PROPAGATE,
-    QUIET,
-    SCHEMA,
-    SEED,
-    SHOTS,
-    TASK,
-    THREADS,
-    TIMEOUT,
-    VERBATIM,
-    BackendName,
-    CacheTypeK,
-    Method,
-    ProfileName,
-    Task,
-    progress,
-)
+from ieclid.cli.options import RUN_OPTIONS, Task, progress, with_options
 
 
 class Format(StrEnum):
@@ -55,6 +19,7 @@ class Format(StrEnum):
 
 
 @app.command("eval", no_args_is_help=True)
+@with_options(RUN_OPTIONS)
 def evaluate(
     gold: str = typer.Option(
         ..., "--gold", "-g",
@@ -66,7 +31,6 @@ def evaluate(
     pred: str = typer.Option(
         None, "--pred", "-p", help="Predicted ieclid records (JSONL); else the model runs on the gold texts."
     ),
-    task: Task = TASK,
     file_format: Format = typer.Option(
         Format.ieclid, "--format",
         help=(
@@ -83,35 +47,7 @@ def evaluate(
         False, "--resume", help="Continue a model run that was stopped: reuse the records --save holds."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as one JSON object."),
-    instruction: str = INSTRUCTION,
-    columns: str = COLUMNS,
-    labels: str = LABELS,
-    schema: str = SCHEMA,
-    model: str = MODEL,
-    lora: str = LORA,
-    profile: ProfileName = PROFILE,
-    method: Method = METHOD,
-    demos: str = DEMOS,
-    label_map: str = LABEL_MAP,
-    shots: int = SHOTS,
-    max_chunk_tokens: int = MAX_CHUNK_TOKENS,
-    chunk_sentences: int = CHUNK_SENTENCES,
-    propagate: bool = PROPAGATE,
-    n_gpu_layers: int = N_GPU_LAYERS,
-    cpu_copy: bool = CPU_COPY,
-    cache_type_k: CacheTypeK = CACHE_TYPE_K,
-    threads: int = THREADS,
-    ctx: int = CTX,
-    seed: int = SEED,
-    grammar: bool = GRAMMAR,
-    verbatim: bool | None = VERBATIM,
-    quiet: bool = QUIET,
-    backend_name: BackendName = BACKEND,
-    base_url: list[str] = BASE_URL,
-    parallel: int = PARALLEL,
-    concurrency: int = CONCURRENCY,
-    api_key: str = API_KEY,
-    timeout: float = TIMEOUT,
+    **options: Any,
 ) -> int:
     """Score extractions with the papers' metrics: entity/trigger/argument micro-F1, SemEval-2010
     macro-F1, QA4RE micro-F1, CaRB, table headers and ROUGE-Lsum."""
@@ -121,6 +57,7 @@ def evaluate(
     from ieclid.evaluation import run as evaluation
     from ieclid.outputs import read_records
 
+    task = Task(options["task"])
     if file_format == Format.semeval2010:
         if not pred:
             raise UsageError("--format semeval2010 needs --pred ANSWERS (and --gold KEY)")
@@ -135,11 +72,11 @@ def evaluate(
             predictions = evaluation.align(documents, read_records(pred), task.value)
             saved = None
         else:
-            from ieclid.run import RunSettings
+            from ieclid.settings import RunSettings
 
-            settings = RunSettings.from_options(locals())
+            settings = RunSettings.from_options(options)
             saved = save or f"{Path(gold).stem}.{task.value}.pred.jsonl"
-            predictions = _run_model(documents, settings, saved, quiet, resume)
+            predictions = _run_model(documents, settings, saved, options["quiet"], resume)
         report = evaluation.score(task.value, documents, predictions)
         if saved:
             report["predictions"] = saved
@@ -150,14 +87,15 @@ def evaluate(
     return 0
 
 
-def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> list[dict]:
+def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> list[dict | None]:
     """Extract from the gold texts (rc: with their markers) as `ieclid extract` does, writing each
     record to `save` as it comes; with `resume`, the records `save` holds are reused."""
+    from ieclid.assembly import open_extractor
     from ieclid.documents import Document
-    from ieclid.run import extract_to, open_extractor
+    from ieclid.run import extract_to
 
     extractor, backend = open_extractor(settings)
-    records: list[dict] = []
+    records: list[dict | None] = []
     try:
         with progress(len(documents), quiet, "evaluating") as advance:
 

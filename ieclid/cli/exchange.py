@@ -10,8 +10,8 @@ import typer
 from ieclid.cli.app import app
 from ieclid.exchange import EXPORTS, IMPORTS
 
-ExportFormat = StrEnum("ExportFormat", {name: name for name in EXPORTS})
-ImportFormat = StrEnum("ImportFormat", {name: name for name in IMPORTS})
+ExportFormat = StrEnum("ExportFormat", {name: name for name in EXPORTS})  # type: ignore[misc]
+ImportFormat = StrEnum("ImportFormat", {name: name for name in IMPORTS})  # type: ignore[misc]
 
 
 @app.command("export", no_args_is_help=True)

@@ -3,72 +3,21 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
 from ieclid.cli.app import app
-from ieclid.cli.options import (
-    API_KEY,
-    BACKEND,
-    BASE_URL,
-    CACHE_TYPE_K,
-    CHUNK_OVERLAP,
-    CHUNK_SENTENCES,
-    COLUMNS,
-    CONCURRENCY,
-    CPU_COPY,
-    CTX,
-    DEMOS,
-    EVENT_TYPE,
-    GRAMMAR,
-    INSTRUCTION,
-    LABEL_MAP,
-    LABELS,
-    LORA,
-    MAX_CHUNK_TOKENS,
-    METHOD,
-    MODEL,
-    N_GPU_LAYERS,
-    PARALLEL,
-    PROFILE,
-    PROPAGATE,
-    QUIET,
-    SCHEMA,
-    SEED,
-    SHOTS,
-    TASK,
-    TEMPERATURE,
-    THREADS,
-    TIMEOUT,
-    VERBATIM,
-    BackendName,
-    CacheTypeK,
-    Method,
-    ProfileName,
-    Task,
-    progress,
-)
+from ieclid.cli.options import EVENT_TYPE, RUN_OPTIONS, progress, with_options
 
 
 @app.command(no_args_is_help=True)
+@with_options(RUN_OPTIONS)
 def extract(
     inputs: list[str] = typer.Argument(
         ..., metavar="INPUTS...",
         help="Text files, directories (searched recursively), or - for standard input."
     ),
-    task: Task = TASK,
-    labels: str = LABELS,
-    schema: str = SCHEMA,
-    model: str = MODEL,
-    lora: str = LORA,
-    profile: ProfileName = PROFILE,
-    method: Method = METHOD,
-    instruction: str = INSTRUCTION,
-    columns: str = COLUMNS,
-    event_type: str = EVENT_TYPE,
-    demos: str = DEMOS,
-    label_map: str = LABEL_MAP,
-    shots: int = SHOTS,
     output: str = typer.Option(None, "--output", "-o", help="Write records to this file instead of stdout."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --output file if it exists."),
     resume: bool = typer.Option(
@@ -78,34 +27,18 @@ def extract(
     ),
     glob: str = typer.Option("*.txt", "--glob", help="Which files to take from directories."),
     lines: bool = typer.Option(False, "--lines", help="Every non-empty line is a document (id path:N)."),
-    max_chunk_tokens: int = MAX_CHUNK_TOKENS,
-    chunk_sentences: int = CHUNK_SENTENCES,
-    propagate: bool = PROPAGATE,
-    chunk_overlap: int = CHUNK_OVERLAP,
-    n_gpu_layers: int = N_GPU_LAYERS,
-    cpu_copy: bool = CPU_COPY,
-    cache_type_k: CacheTypeK = CACHE_TYPE_K,
-    threads: int = THREADS,
-    ctx: int = CTX,
-    seed: int = SEED,
-    temperature: float = TEMPERATURE,
-    grammar: bool = GRAMMAR,
-    verbatim: bool | None = VERBATIM,
-    quiet: bool = QUIET,
-    backend_name: BackendName = BACKEND,
-    base_url: list[str] = BASE_URL,
-    parallel: int = PARALLEL,
-    concurrency: int = CONCURRENCY,
-    api_key: str = API_KEY,
-    timeout: float = TIMEOUT,
+    event_type: str = EVENT_TYPE,
+    **options: Any,
 ) -> int:
     """Extract entities, relations, events, open tuples or a table; one JSON object per document."""
+    from ieclid.assembly import open_extractor
     from ieclid.documents import read_documents, resolve_inputs
     from ieclid.errors import UsageError
     from ieclid.outputs import check_output, records_stdout
-    from ieclid.run import RunSettings, extract_to, open_extractor
+    from ieclid.run import extract_to
+    from ieclid.settings import RunSettings
 
-    settings = RunSettings.from_options(locals())
+    settings = RunSettings.from_options({**options, "event_type": event_type})
     paths = resolve_inputs(inputs, glob)
     if not paths:
         raise UsageError(f"no files matching {glob!r} in the given directories")
@@ -117,7 +50,7 @@ def extract(
     with records_stdout() as stdout:
         extractor, backend = open_extractor(settings)
         try:
-            with progress(None if lines else len(paths), quiet, "extracting") as advance:
+            with progress(None if lines else len(paths), options["quiet"], "extracting") as advance:
                 failed, written = extract_to(
                     extractor, read_documents(paths, lines=lines), output, resume=resume,
                     overwrite=overwrite or resume, inputs=paths, stdout=stdout, on_record=advance,

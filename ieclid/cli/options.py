@@ -1,25 +1,24 @@
-"""Options shared by the commands that run a model (`extract`, `eval`), declared once."""
+"""Options shared by commands, declared once: the run options of `extract` and `eval`, the
+training recipe options of `train sft` and `train dpo`. `with_options` adds a group to a
+command, which receives the group's values as `**options`."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 import typer
 
+from ieclid.tasks.spec import TASKS
 
-class Task(StrEnum):
-    ner = "ner"
-    rc = "rc"
-    re = "re"
-    ed = "ed"
-    eae = "eae"
-    ee = "ee"
-    ere = "ere"
-    openie = "openie"
-    table = "table"
+Task = StrEnum("Task", {name: name for name in TASKS})  # type: ignore[misc]
 
 
 class Method(StrEnum):
@@ -46,10 +45,8 @@ def _schema_names() -> list[str]:
 
 
 TASK = typer.Option(
-    Task.ner, "--task", "-t",
-    help="ner: entities; rc: relation between <e1>..</e1> and <e2>..</e2>; re: triples; "
-    "ed: event triggers; eae: arguments of the event marked <event>..</event>; ee: events with "
-    "arguments; ere: event relations; openie: open tuples; table: a table (--instruction).",
+    Task("ner"), "--task", "-t",
+    help="; ".join(f"{spec.name}: {spec.summary}" for spec in TASKS.values()) + ".",
 )
 LABELS = typer.Option(None, "--labels", "-l", help="Comma-separated labels, e.g. person,location.")
 SCHEMA = typer.Option(
@@ -164,6 +161,74 @@ API_KEY = typer.Option(
     "https://api.openai.com.",
 )
 TIMEOUT = typer.Option(300.0, "--timeout", help="openai backend: seconds to wait for one answer.")
+
+
+# The options of a model run (`extract`, `eval`), in the order --help lists them: name -> (type,
+# declaration). Their names are RunSettings' fields (see RunSettings.from_options).
+RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "task": (Task, TASK), "labels": (str, LABELS), "schema": (str, SCHEMA), "model": (str, MODEL),
+    "lora": (str, LORA), "profile": (ProfileName, PROFILE), "method": (Method, METHOD),
+    "instruction": (str, INSTRUCTION), "columns": (str, COLUMNS), "demos": (str, DEMOS),
+    "label_map": (str, LABEL_MAP), "shots": (int, SHOTS), "max_chunk_tokens": (int, MAX_CHUNK_TOKENS),
+    "chunk_sentences": (int, CHUNK_SENTENCES), "chunk_overlap": (int, CHUNK_OVERLAP),
+    "propagate": (bool, PROPAGATE), "n_gpu_layers": (int, N_GPU_LAYERS), "cpu_copy": (bool, CPU_COPY),
+    "cache_type_k": (CacheTypeK, CACHE_TYPE_K), "threads": (int, THREADS), "ctx": (int, CTX),
+    "seed": (int, SEED), "temperature": (float, TEMPERATURE), "grammar": (bool, GRAMMAR),
+    "verbatim": (bool | None, VERBATIM), "quiet": (bool, QUIET), "backend_name": (BackendName, BACKEND),
+    "base_url": (list[str], BASE_URL), "parallel": (int, PARALLEL), "concurrency": (int, CONCURRENCY),
+    "api_key": (str, API_KEY), "timeout": (float, TIMEOUT),
+}
+
+# The recipe options of `train sft` and `train dpo`; see RECIPE_KEYS for what they override.
+TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "out": (Path, typer.Option(..., "--out", "-o", help="Run directory: settings, metrics, final/ result.")),
+    "settings_file": (Path, typer.Option(
+        None, "--config", help="Recipe YAML (default: train/sft.yaml or train/dpo.yaml).")),
+    "epochs": (float, typer.Option(None, "--epochs", help="Passes over the data.")),
+    "max_steps": (int, typer.Option(None, "--max-steps", help="Stop after this many optimizer steps.")),
+    "batch_size": (int, typer.Option(
+        None, "--batch-size", help="Examples (dpo: preference pairs) per device and step.")),
+    "grad_accum": (int, typer.Option(None, "--grad-accum", help="Steps accumulated per update.")),
+    "learning_rate": (float, typer.Option(None, "--lr", help="Peak learning rate.")),
+    "max_length": (int, typer.Option(
+        None, "--max-length", help="Tokens per example (dpo: per pair) at most.")),
+    "minutes": (float, typer.Option(
+        None, "--time-limit", help="Stop (with a checkpoint) after this many minutes; see --resume.")),
+    "resume": (bool, typer.Option(
+        False, "--resume", help="Continue the run in --out from its last checkpoint, with its settings.")),
+}
+# TRAIN_OPTIONS that override the recipe file, by the recipe's (TRL's) names.
+RECIPE_KEYS = {
+    "epochs": "num_train_epochs", "max_steps": "max_steps", "batch_size": "per_device_train_batch_size",
+    "grad_accum": "gradient_accumulation_steps", "learning_rate": "learning_rate", "max_length": "max_length",
+}
+
+
+def with_options(group: dict[str, tuple[Any, Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add `group`'s options to a command, listed after its own; the command takes them as
+    `**options`. Typer reads a command's parameters from its signature and type hints, so the
+    wrapper shows it both."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        hints = typing.get_type_hints(command)
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        shared = [inspect.Parameter(name, keyword, default=option, annotation=kind)
+                  for name, (kind, option) in group.items()]
+        own = [
+            parameter.replace(kind=keyword, annotation=hints.get(name, parameter.annotation))
+            for name, parameter in inspect.signature(command).parameters.items()
+            if parameter.kind is not inspect.Parameter.VAR_KEYWORD
+        ]
+
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> Any:
+            return command(**values)
+
+        wrapper.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in own + shared}
+        return wrapper
+
+    return decorate
 
 
 @contextmanager

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from ieclid.cli.app import app
+from ieclid.cli.options import RECIPE_KEYS, TRAIN_OPTIONS, with_options
 
 train_app = typer.Typer(
     name="train", help="Align a model for IE: instruction data, SFT, preference pairs, DPO, GGUF export "
@@ -67,32 +69,20 @@ def data(
 
 
 @train_app.command("sft", no_args_is_help=True)
+@with_options(TRAIN_OPTIONS)
 def sft(
     data: str = typer.Option(None, "--data", help="Output of 'ieclid train data' (JSONL chats)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run directory: settings, metrics, final/ result."),
     base: str = typer.Option(
         "smollm2", "--base", help="A GGUF (path or model name; dequantized first) or an HF model directory; "
         "smollm2-ie: the default model, its adapter trained on from where it is.",
     ),
-    adapter: str = typer.Option(
+    adapter: str | None = typer.Option(
         None, "--adapter", help="Go on training this LoRA adapter (a GGUF adapter or a run's final/ "
         "directory) instead of a new one."
     ),
-    settings_file: Path = typer.Option(None, "--config", help="Recipe YAML (default: train/sft.yaml)."),
     lora: bool = typer.Option(None, "--lora/--full", help="LoRA adapter (default) or full fine-tuning."),
-    epochs: float = typer.Option(None, "--epochs", help="Passes over the data."),
-    max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Examples per device and step."),
-    grad_accum: int = typer.Option(None, "--grad-accum", help="Steps accumulated per update."),
-    learning_rate: float = typer.Option(None, "--lr", help="Peak learning rate."),
-    max_length: int = typer.Option(None, "--max-length", help="Tokens per example at most."),
     save_steps: int = typer.Option(None, "--save-steps", help="Save a checkpoint every N steps."),
-    minutes: float = typer.Option(
-        None, "--time-limit", help="Stop (with a checkpoint) after this many minutes; see --resume."
-    ),
-    resume: bool = typer.Option(
-        False, "--resume", help="Continue the run in --out from its last checkpoint, with its settings."
-    ),
+    **options: Any,
 ) -> int:
     """Supervised fine-tuning with TRL, loss on the answers only (ADELIE's settings by default)."""
     from ieclid.errors import UsageError
@@ -106,15 +96,13 @@ def sft(
                              f"give --base {EMBEDDED_NAME} with --adapter")
         base, adapter = EMBEDDED_NAME, bundled_adapter(ALIGNED_NAME)
 
-    overrides = {
-        "lora": lora, "num_train_epochs": epochs, "max_steps": max_steps,
-        "per_device_train_batch_size": batch_size, "gradient_accumulation_steps": grad_accum,
-        "learning_rate": learning_rate, "max_length": max_length,
-    }
+    overrides = {"lora": lora, **recipe_overrides(options)}
     if save_steps:
         overrides.update(save_strategy="steps", save_steps=save_steps)
-    metrics = train(data, base, out, load_settings("sft", settings_file, overrides), minutes, resume, adapter)
-    print(f"trained: {out / 'final'} (loss {metrics.get('train_loss', float('nan')):.3f})", file=sys.stderr)
+    out = options["out"]
+    recipe = load_settings("sft", options["settings_file"], overrides)
+    metrics = train(data, base, out, recipe, options["minutes"], options["resume"], adapter)
+    _trained(out, metrics)
     return 0
 
 
@@ -133,11 +121,12 @@ def pairs(
 ) -> int:
     """IEFeedback: sample answers from the SFT model, score them against the gold with character
     BLEU, keep best-vs-worst and gold-vs-worst pairs that differ by more than 0.1 (ADELIE's recipe)."""
+    from ieclid.assembly import open_backend, with_bundled_adapter
     from ieclid.cli.options import progress
     from ieclid.errors import UsageError
     from ieclid.models import resolve_model
     from ieclid.outputs import JsonlWriter, read_records
-    from ieclid.run import RunSettings, check_settings, open_backend, with_bundled_adapter
+    from ieclid.settings import RunSettings, check_settings
     from ieclid.training.pairs import mix_pairs, sample_all
 
     settings = RunSettings(model=model, lora=lora, seed=seed, temperature=temperature)
@@ -177,24 +166,12 @@ def pairs(
 
 
 @train_app.command("dpo", no_args_is_help=True)
+@with_options(TRAIN_OPTIONS)
 def dpo(
     pairs: str = typer.Option(None, "--pairs", help="Output of 'ieclid train pairs'."),
     sft: Path = typer.Option(None, "--sft", help="The 'ieclid train sft' run to start from."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run directory: settings, metrics, final/ result."),
-    settings_file: Path = typer.Option(None, "--config", help="Recipe YAML (default: train/dpo.yaml)."),
     beta: float = typer.Option(None, "--beta", help="DPO's beta (how far from the SFT model)."),
-    epochs: float = typer.Option(None, "--epochs", help="Passes over the pairs."),
-    max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Pairs per device and step."),
-    grad_accum: int = typer.Option(None, "--grad-accum", help="Steps accumulated per update."),
-    learning_rate: float = typer.Option(None, "--lr", help="Peak learning rate."),
-    max_length: int = typer.Option(None, "--max-length", help="Tokens per pair at most."),
-    minutes: float = typer.Option(
-        None, "--time-limit", help="Stop (with a checkpoint) after this many minutes; see --resume."
-    ),
-    resume: bool = typer.Option(
-        False, "--resume", help="Continue the run in --out from its last checkpoint, with its settings."
-    ),
+    **options: Any,
 ) -> int:
     """Direct preference optimisation from the SFT run (ADELIE's settings by default); a LoRA run
     goes on training its adapter against a frozen copy of it."""
@@ -202,16 +179,22 @@ def dpo(
     from ieclid.training.dpo import train
     from ieclid.training.runs import load_settings
 
-    if not resume and (pairs is None or sft is None):
+    if not options["resume"] and (pairs is None or sft is None):
         raise UsageError("give --pairs and --sft (or --resume)")
-    overrides = {
-        "beta": beta, "num_train_epochs": epochs, "max_steps": max_steps,
-        "per_device_train_batch_size": batch_size, "gradient_accumulation_steps": grad_accum,
-        "learning_rate": learning_rate, "max_length": max_length,
-    }
-    metrics = train(pairs, sft, out, load_settings("dpo", settings_file, overrides), minutes, resume)
-    print(f"trained: {out / 'final'} (loss {metrics.get('train_loss', float('nan')):.3f})", file=sys.stderr)
+    out = options["out"]
+    recipe = load_settings("dpo", options["settings_file"], {"beta": beta, **recipe_overrides(options)})
+    metrics = train(pairs, sft, out, recipe, options["minutes"], options["resume"])
+    _trained(out, metrics)
     return 0
+
+
+def recipe_overrides(options: dict[str, Any]) -> dict[str, Any]:
+    """The recipe file's settings that TRAIN_OPTIONS override, by the recipe's names."""
+    return {key: options[name] for name, key in RECIPE_KEYS.items()}
+
+
+def _trained(out: Path, metrics: dict) -> None:
+    print(f"trained: {out / 'final'} (loss {metrics.get('train_loss', float('nan')):.3f})", file=sys.stderr)
 
 
 @train_app.command("export", no_args_is_help=True)

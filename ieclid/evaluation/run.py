@@ -21,8 +21,9 @@ from ieclid.evaluation import carb, semeval
 from ieclid.evaluation.spans import PRF, SpanScores
 from ieclid.evaluation.tables import TableScores
 from ieclid.tasks.markers import strip_markers
+from ieclid.tasks.spec import TASKS
 
-EVENT_TASKS = ("ed", "eae", "ee")
+EVENT_TASKS = ("ed", "eae", "ee")  # the tasks PHEE scores
 
 
 def read_gold(path: str, task: str) -> list[Annotated]:
@@ -65,7 +66,7 @@ def read_gold(path: str, task: str) -> list[Annotated]:
 
 
 def _plain_text(doc: Annotated, task: str) -> str:
-    return strip_markers(doc.text)[0] if task in ("rc", "eae") else doc.text
+    return strip_markers(doc.text)[0] if TASKS[task].marked else doc.text
 
 
 def align(gold: list[Annotated], records: list[dict], task: str) -> list[dict | None]:

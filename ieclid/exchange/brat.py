@@ -74,7 +74,9 @@ def import_document(txt: Path) -> dict:
     ann = txt.with_suffix(".ann")
     lines = ann.read_text(encoding="utf-8").splitlines() if ann.is_file() else []
     ids: dict[str, str] = {}
-    events, relations, states = [], [], {}
+    events: list[tuple[str, str, str, list[tuple[str, str]]]] = []
+    relations: list = []
+    states: dict = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.startswith("#"):
             continue
@@ -105,11 +107,11 @@ def import_document(txt: Path) -> dict:
     event_ids = {}
     if events:
         record["events"] = []
-        for key, label, trigger, arguments in events:
+        for key, label, trigger, roles in events:
             event_ids[key] = f"E{len(record['events']) + 1}"
             record["events"].append({
                 "id": event_ids[key], "label": label, "trigger": ids[trigger],
-                "arguments": [{"role": role, "ref": ids[ref]} for role, ref in arguments if ref in ids],
+                "arguments": [{"role": role, "ref": ids[ref]} for role, ref in roles if ref in ids],
             })
     ends = {**ids, **event_ids}
     if relations:

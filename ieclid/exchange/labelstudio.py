@@ -53,7 +53,7 @@ def import_task(task: dict, fallback_id: str) -> dict:
             extra = {"score": region["score"]} if "score" in region else None
             label = value["labels"][0]
             ids[region.get("id")] = add_entity(record, label, value["start"], value["end"], extra)
-    relations = []
+    relations: list[dict] = []
     for region in results:
         if region.get("type") == "relation" and {region.get("from_id"), region.get("to_id")} <= ids.keys():
             head, tail = ids[region["from_id"]], ids[region["to_id"]]

@@ -21,8 +21,18 @@ PROFILE_KEY = "ieclid.profile"  # GGUF metadata: the profile a model (or adapter
 
 
 class Profile(Protocol):
-    name: str
-    render: ChatRenderer  # chat messages -> prompt text, as this model family expects
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks it words."""
+        ...
+
+    @property
+    def render(self) -> ChatRenderer:
+        """Chat messages -> prompt text, as this model family expects."""
+        ...
 
     def prompt(
         self, task: str, schema: Schema, text: str, demos: list[Example], request: Request | None = None

@@ -18,6 +18,7 @@ from ieclid.schema import Schema
 from ieclid.tasks import (
     CHOICE_TASKS,
     SPAN_TASKS,
+    TASKS,
     TUPLE_SLOTS,
     Answer,
     Choice,
@@ -152,6 +153,7 @@ def _shown(task: str, text: str) -> str:
 
 class AdelieProfile:
     name = "adelie"
+    tasks = tuple(TASKS)
 
     def __init__(self, verbatim: bool = False, render=tulu) -> None:
         self.verbatim = verbatim  # mentions must be exact, in-order spans of the text

@@ -23,6 +23,7 @@ from ieclid.schema import Schema
 from ieclid.tasks import (
     CHOICE_TASKS,
     SPAN_TASKS,
+    TASKS,
     TUPLE_SLOTS,
     Answer,
     Choice,
@@ -116,6 +117,7 @@ def _line(name: str, description: str) -> str:
 
 class ChatJsonProfile:
     name = "chat-json"
+    tasks = tuple(TASKS)
 
     def __init__(self, render: ChatRenderer, verbatim: bool = False) -> None:
         self.render = render
@@ -147,7 +149,8 @@ class ChatJsonProfile:
         if task == "rc":
             lines = []
             for option, (name, _) in _rc_options(schema).items():
-                lines.append(_line(option, schema.relation(name).description))
+                relation = schema.relation(name)
+                lines.append(_line(option, relation.description if relation else ""))
             none = schema.none_label or NONE_OPTION
             return RC_SYSTEM.format(labels="\n".join(lines), none=none)
         if task == "ere":
@@ -389,6 +392,6 @@ def _triple(value: object, schema: Schema, where: tuple[int, int]) -> Triple | N
     if not isinstance(value, dict):
         return None
     head, label, tail = value.get("head"), value.get("relation"), value.get("tail")
-    if not all(isinstance(v, str) for v in (head, label, tail)):
+    if not (isinstance(head, str) and isinstance(label, str) and isinstance(tail, str)):
         return None
     return Triple(head.strip(), match_label(label, schema.relation_names) or label, tail.strip(), where)

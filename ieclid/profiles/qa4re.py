@@ -43,6 +43,8 @@ def options(schema: Schema, e1: str, e2: str) -> list[tuple[str, str | None, boo
 class Qa4reProfile:
     """Wraps a model family's chat rendering with QA4RE's question and one-letter answers."""
 
+    tasks = ("rc",)
+
     def __init__(self, render: ChatRenderer, base: str) -> None:
         self.render = render
         self.name = f"{base}+qa4re"

@@ -349,7 +349,7 @@ def _labels(records: list[dict]) -> dict[str, list[str]]:
     from ieclid.schema import load_schema
 
     found: dict[str, set[str]] = {kind: set() for kind in LABEL_KEY}
-    for name in {r.get("schema") for r in records if isinstance(r.get("schema"), str)}:
+    for name in {r["schema"] for r in records if isinstance(r.get("schema"), str)}:
         try:
             schema = load_schema(name)
         except (IeclidError, OSError):

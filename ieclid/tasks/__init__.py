@@ -15,20 +15,10 @@ from dataclasses import dataclass, field
 
 from ieclid.errors import UsageError
 from ieclid.schema import Label, Schema
+from ieclid.tasks.spec import TASKS, tasks_answering
 
-TASKS = {
-    "ner": "named entities with types",
-    "rc": "the relation between two marked mentions (<e1>..</e1>, <e2>..</e2>)",
-    "re": "relation triples (head, relation, tail) with both ends grounded",
-    "ed": "event triggers with event types",
-    "eae": "arguments with roles for the event whose trigger is marked <event>..</event>",
-    "ee": "events: trigger, type and arguments with roles (ed, then eae per trigger)",
-    "ere": "relations between events: two marked (<e1>, <e2>) or every pair of detected triggers",
-    "openie": "open relation tuples: predicate, subject, object, time, location",
-    "table": "a markdown table of what --instruction asks for",
-}
-SPAN_TASKS = ("ner", "ed", "eae")  # answers: `span: label` lists
-CHOICE_TASKS = ("rc", "ere")  # answers: one label for a marked pair
+SPAN_TASKS = tasks_answering("spans")  # answers: `span: label` lists
+CHOICE_TASKS = tasks_answering("choice")  # answers: one label for a marked pair
 # Open IE tuple slots, in the order ADELIE's answers give them.
 TUPLE_SLOTS = ("predicate", "subject", "object", "time", "location")
 
@@ -122,17 +112,9 @@ def check_task_schema(task: str, schema: Schema, event_type: str | None = None) 
     """Fail early (exit 2) when the schema lacks the labels the task needs."""
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r}; choose from: {', '.join(TASKS)}")
-    needs = {
-        "ner": ("entity labels", schema.entities),
-        "rc": ("relation labels", schema.relations),
-        "re": ("relation labels", schema.relations),
-        "ere": ("relation labels", schema.relations),
-        "ed": ("event types", schema.events),
-        "ee": ("event types with roles", schema.roles()),
-        "eae": ("event roles", schema.roles()),
-    }
-    if task in needs and not needs[task][1]:
-        raise UsageError(f"schema {schema.name!r} has no {needs[task][0]}, which --task {task} needs")
+    needs = TASKS[task].needs
+    if needs and not needs[1](schema):
+        raise UsageError(f"schema {schema.name!r} has no {needs[0]}, which --task {task} needs")
     if event_type is not None:
         if task != "eae":
             raise UsageError("--event-type is for --task eae")

@@ -130,8 +130,9 @@ def verify_merged(run: Path, lora: bool, exported: Path) -> dict:
 def probe_extraction(model: Path, lora: Path | None = None) -> dict:
     """One NER extraction with the exported model through ieclid's own pipeline: the export is
     loadable and answers in a form ieclid parses."""
+    from ieclid.assembly import open_extractor
     from ieclid.documents import Document
-    from ieclid.run import RunSettings, open_extractor
+    from ieclid.settings import RunSettings
 
     settings = RunSettings(task="ner", schema="conll2003", model=str(model), profile="adelie",
                            lora=str(lora) if lora else None, ctx=1024)
