@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from test_cli import ieclid, records
 
+from ieclid.datasets import read_conll
+from ieclid.evaluation.spans import SpanScores
+
 FOREIGN = Path(os.environ.get("IECLID_FOREIGN_DIR", Path.home() / ".cache" / "ieclid-foreign"))
 QWEN = FOREIGN / "qwen2.5-coder-0.5b-instruct-Q4_K_M.gguf"
 GEMMA = FOREIGN / "gemma-3-270m-Q4_K_M.gguf"
@@ -41,6 +44,21 @@ def test_qwen_zero_shot_names_the_people():
     record = run(QWEN)
     found = {(e["text"], e["label"]) for e in record["entities"]}
     assert {("Angela Merkel", "person"), ("Emmanuel Macron", "person")} <= found, found
+
+
+def test_qwen_zero_shot_labels_names_not_common_words(shared_data):
+    """Asked for one-key objects ([{"Oslo": "location"}]) it labelled "is", "the" and "killed":
+    15.2 entity F1 on the first 100 WNUT-17 test sentences, against 23.4 for a script; with entity
+    objects 23.7 (docs/usage.md, Prompt profiles). On the first 40: 12.6 before, 17.7 after."""
+    gold = list(read_conll(shared_data / "wnut17" / "test.conll"))[:40]
+    result = ieclid("extract", "--lines", "-q", "--schema", "wnut17", "--threads", "2", "--model", model(QWEN),
+                    "-", stdin="".join(doc.text + "\n" for doc in gold))
+    assert result.returncode == 0, result.stderr
+    scores = SpanScores()
+    for doc, record in zip(gold, records(result.stdout), strict=True):
+        scores.add(doc.entities, [(e["start"], e["end"], e["label"]) for e in record["entities"]
+                                  if e["start"] is not None])
+    assert scores.overall.f1 >= 0.15, scores.overall
 
 
 def test_qwen_every_task_gives_sensible_output():

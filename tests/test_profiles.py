@@ -6,7 +6,7 @@ from ieclid.assembly import verbatim_spans
 from ieclid.profiles import guess_profile, make_profile
 from ieclid.profiles.adelie import NER_FEW, NER_QUERY, AdelieProfile, tulu
 from ieclid.profiles.base import match_label
-from ieclid.profiles.chat_json import ChatJsonProfile
+from ieclid.profiles.chat_json import ChatJsonProfile, end_before_a_repeat
 from ieclid.schema import load_schema, schema_from_labels
 from ieclid.settings import RunSettings
 from ieclid.tasks import Example
@@ -115,6 +115,28 @@ def test_chat_json_keeps_complete_items_of_a_cut_off_answer():
     assert CHAT.parse("ner", NER, "no idea").problems
     assert CHAT.parse("ner", NER, '[{"foo": 1}]').problems
     assert CHAT.parse("ner", NER, '[{"text": "Obama"}]').problems  # a named key, not a mention
+
+
+def test_chat_json_ner_answers_in_entity_objects_item_by_item():
+    """ner's answer is {"entities": [{"text", "label"}, ...]}: demonstrations show it, the grammar
+    holds to it, and a cut-off answer keeps its complete items, each at its own position."""
+    demo = Example("Bo went to Rome .", mentions=(("Bo", "person"), ("Rome", "location")))
+    shown = CHAT.answer("ner", NER, demo)
+    assert shown == '{"entities": [{"text": "Bo", "label": "person"}, {"text": "Rome", "label": "location"}]}'
+    grammar = CHAT.grammar("ner", NER, "Bo went to Rome .")
+    assert 'list ::= "{\\"entities\\": [" ws' in grammar
+    answer = CHAT.parse("ner", NER, shown)
+    assert [shown[slice(*m.where)] for m in answer.mentions] == [
+        '{"text": "Bo", "label": "person"}', '{"text": "Rome", "label": "location"}']
+    cut = CHAT.parse("ner", NER, shown[:-12])
+    assert mentions(cut) == [("Bo", "person")] and cut.problems
+
+
+def test_a_repeated_entity_object_ends_the_answer_in_its_wrapper():
+    repeat = '{"entities": [{"text": "A", "label": "person"}, {"text": "A", "label": "person"},'
+    assert end_before_a_repeat(repeat) == '{"entities": [{"text": "A", "label": "person"}]}'
+    assert end_before_a_repeat(repeat[:-12]) is None  # the latest item is not closed yet
+    assert end_before_a_repeat('[{"A": "person"}, {"A": "person"}') == '[{"A": "person"}]'
 
 
 def test_chat_json_item_positions_cover_the_item_text():

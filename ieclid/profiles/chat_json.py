@@ -9,12 +9,14 @@ the grammar enforces and the demonstrations show.
 from __future__ import annotations
 
 import json
+import re
 
 from ieclid.grammar import (
     FUNCTION_WORDS,
     alternatives,
     free_span_rule,
     json_string_escape,
+    literal,
     ordered_item_rules,
     span_rules,
 )
@@ -40,13 +42,14 @@ from ieclid.tasks.tables import end_before_a_repeated_row, header_lines, parse_t
 NONE_OPTION = "none"
 MAX_LIST_SPACE = 8  # white space between list items: a line break and an indent
 
+# Entities come as {"entities": [{"text": ..., "label": ...}]}, the shape chat models are most
+# often asked for; the one-key objects of the other span tasks (`[{"Oslo": "location"}]`) made
+# a general chat model label common words (docs/usage.md, Prompt profiles).
 NER_SYSTEM = (
-    "You are a precise named entity recognizer. Find every mention of these entity types "
-    "in the user's text:\n{labels}\n"
-    "Answer with a JSON array of one-key objects that map each mention, copied exactly as written, "
-    'to its type, in the order the mentions appear: "Ann Lee flew to Oslo ." is answered '
-    '[{{"Ann Lee": "person"}}, {{"Oslo": "location"}}] when those types are asked for. '
+    "Extract named entities of these types:\n{labels}\n"
+    'Answer in JSON: {{"entities": [{{"text": ..., "label": ...}}]}}.'
 )
+ENTITY_LIST = "entities"  # the key of ner's answer
 RC_SYSTEM = (
     "You classify the relation between two marked entities in the user's text: e1, marked "
     "<e1>...</e1>, and e2, marked <e2>...</e2>. The options, each naming e1's role first and "
@@ -167,6 +170,8 @@ class ChatJsonProfile:
         return RE_SYSTEM.format(labels="\n".join(lines))
 
     def answer(self, task: str, schema: Schema, example: Example, request: Request | None = None) -> str:
+        if task == "ner":
+            return _dumps({ENTITY_LIST: [{"text": t, "label": lab} for t, lab in example.mentions]})
         if task in SPAN_TASKS:
             return _dumps([{t: lab} for t, lab in example.mentions])
         if task in CHOICE_TASKS:
@@ -194,21 +199,28 @@ class ChatJsonProfile:
         if task in SPAN_TASKS:
             names = [label.name for label in span_labels(task, schema, request)]
             labels = f"label ::= {alternatives(names, json_string_escape)}"
+            # ner: {"entities": [{"text": span, "label": label}, ...]}; ed, eae: [{span: label}, ...]
+            opening, open_, close, end = (
+                ('{"' + ENTITY_LIST + '": [', '{"text": "', '"\\", \\"label\\": \\"" label "\\"}"', "]}")
+                if task == "ner" else ("[", '{"', '"\\": \\"" label "\\"}"', "]")
+            )
             if self.verbatim or task == "ed":  # triggers are words of the text, always
                 shown = find_marked_trigger(text)[0] if task == "eae" else text
                 items = ordered_item_rules(
                     shown,
-                    open_='{"',
-                    close='"\\": \\"" label "\\"}"',
+                    open_=open_,
+                    close=close,
                     sep=",",
-                    end="]",
+                    end=end,
                     escape=json_string_escape,
                     unstartable=FUNCTION_WORDS if task == "ed" else frozenset(),
                     ws="ws",
                 )
-                return _fenced(['list ::= "[" ws items', labels, *items])
-            item = 'item ::= "{\\"" span "\\": \\"" label "\\"}"'
-            return _fenced([list_rule, item, labels, free_span_rule(json=True)])
+                return _fenced([f"list ::= {literal(opening)} ws items", labels, *items])
+            free_list = (f"list ::= {literal(opening)} ws ({literal(end)} | item (ws \",\" ws item)* ws "
+                         f"{literal(end)})")
+            item = f"item ::= {literal(open_)} span {close}"
+            return _fenced([free_list, item, labels, free_span_rule(json=True)])
         spans = span_rules(text, escape=json_string_escape) if self.verbatim else [free_span_rule(json=True)]
         if not spans:
             return 'root ::= "[]"\n'
@@ -297,17 +309,23 @@ def end_before_a_repeat(answer: str) -> str | None:
     SmolLM2-135M on WNUT-17 and CrossNER and shortened the answers (docs/usage.md, Output that
     always parses).
     """
-    body = answer.rstrip(", \t\r\n]")  # a token may close an item and go on: `"},`
+    body = answer.rstrip(", \t\r\n]}")  # a token may close an item and go on: `"},`
     opening = body.split("[", 1)[0].strip()
-    if not body.endswith("}") or "[" not in body or opening not in ("", "```", "```json"):
+    fence = opening.removeprefix("```json").removeprefix("```").strip()
+    if "}" not in answer[len(body):] or "[" not in body or not (fence == "" or _WRAPPER.fullmatch(fence)):
         return None
+    body += "}"  # the latest item's closing brace, stripped above with the list's
     values = _decode_values(body, Answer())
     if len(values) < 2 or values[-1][1][1] != len(body):
         return None
     last, (start, _) = values[-1]
     if all(value != last for value, _ in values[:-1]):
         return None
-    return answer[:start].rstrip(", \t\r\n") + "]"
+    return answer[:start].rstrip(", \t\r\n") + ("]}" if fence else "]")
+
+
+# `{"key": ` before a list: the wrapper of ner's answer, and of what other models write.
+_WRAPPER = re.compile(r'\{\s*"[^"\\]*"\s*:\s*')
 
 
 def _decode_values(answer: str, result: Answer) -> list[tuple[object, tuple[int, int]]]:
@@ -318,7 +336,8 @@ def _decode_values(answer: str, result: Answer) -> list[tuple[object, tuple[int,
     decoder = json.JSONDecoder()
     pos = answer.find("[")
     brace = answer.find("{")
-    if pos < 0 or (0 <= brace < pos):
+    wrapped = 0 <= brace < pos and _WRAPPER.fullmatch(answer, brace, pos)  # {"entities": [...]}
+    if pos < 0 or (0 <= brace < pos and not wrapped):
         if brace < 0:
             if answer.strip():
                 result.problems.append(f"no JSON in the answer: {answer.strip()[:80]!r}")
