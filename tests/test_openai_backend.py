@@ -79,7 +79,11 @@ def test_server_records_match_in_process(server, tmp_path):
     assert [r["id"] for r in remote_records] == [r["id"] for r in local_records]  # order kept
     for mine, theirs in zip(local_records, remote_records, strict=True):
         assert spans(theirs) == spans(mine)
-        assert theirs["usage"]["completion_tokens"] == mine["usage"]["completion_tokens"]
+        # A server's answer runs on past the point where an ending rule ends it here (the rule is
+        # applied to its finished answer), and text the grammar forces to the end is tokenized
+        # here as a whole but decoded there token by token; every token chosen here it chose too.
+        used = mine["usage"]["completion_tokens"] - mine["usage"]["forced_tokens"]
+        assert theirs["usage"]["completion_tokens"] >= used
 
     marked = tmp_path / "rc.txt"
     marked.write_text("The <e1>kitchen</e1> is the last renovated part of the <e2>house</e2>.\n")
