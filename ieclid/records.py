@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypedDict
 
-from ieclid.tasks.spec import TASKS
+from ieclid.task_specs import TASKS
 
 
 class Entity(TypedDict):

@@ -26,7 +26,7 @@ def test_mypy_is_clean():
 
 # The layers of the data flow, bottom up: a module imports from its own layer or lower ones.
 LAYERS = (
-    ("foundation", ("ieclid", "ieclid.errors", "ieclid.paths", "ieclid.interrupts", "ieclid.gguf_info",
+    ("foundation", ("ieclid", "ieclid.task_specs", "ieclid.errors", "ieclid.paths", "ieclid.interrupts", "ieclid.gguf_info",
                     "ieclid.chat_formats", "ieclid.documents", "ieclid.chunking", "ieclid.grammar",
                     "ieclid.grounding", "ieclid.schema", "ieclid.tasks", "ieclid.records", "ieclid.outputs",
                     "ieclid.resume", "ieclid.exchange", "ieclid.evaluation.spans", "ieclid.evaluation.carb",

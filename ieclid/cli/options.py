@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from ieclid.tasks.spec import TASKS
+from ieclid.task_specs import TASKS
 
 Task = StrEnum("Task", {name: name for name in TASKS})  # type: ignore[misc]
 

@@ -20,8 +20,8 @@ from ieclid.errors import UsageError
 from ieclid.evaluation import carb, semeval
 from ieclid.evaluation.spans import PRF, SpanScores
 from ieclid.evaluation.tables import TableScores
+from ieclid.task_specs import TASKS
 from ieclid.tasks.markers import strip_markers
-from ieclid.tasks.spec import TASKS
 
 EVENT_TASKS = ("ed", "eae", "ee")  # the tasks PHEE scores
 

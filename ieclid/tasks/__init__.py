@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ieclid.errors import UsageError
 from ieclid.schema import Label, Schema
-from ieclid.tasks.spec import TASKS, tasks_answering
+from ieclid.task_specs import TASKS, tasks_answering
 
 SPAN_TASKS = tasks_answering("spans")  # answers: `span: label` lists
 CHOICE_TASKS = tasks_answering("choice")  # answers: one label for a marked pair
