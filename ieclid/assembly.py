@@ -63,7 +63,8 @@ def resolve_request(settings: RunSettings) -> Request:
 def verbatim_spans(settings: RunSettings, profile_name: str, has_demos: bool) -> bool:
     """--verbatim or --free-spans as given; by default verbatim only where a general chat model
     (chat-json) labels spans (ner, eae, ee) without demonstrations. Nothing then shows it that
-    mentions come from the text, and it copies the instruction's example. With demonstrations
+    mentions come from the text: it copied the example an earlier instruction gave, and now
+    that none does it scores about the same either way (docs/performance.md). With demonstrations
     it copies their mentions instead, which free spans leave unplaced and verbatim ones force
     onto the text; open IE tuples and IE-aligned models lose under it too (the figures are in
     benchmarks/RESULTS.md)."""

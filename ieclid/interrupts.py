@@ -21,7 +21,6 @@ def block_interrupts() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
-
 @contextmanager
 def interrupts_noted() -> Iterator[Noted]:
     """Ctrl-C (and SIGTERM) set a flag as well as raising KeyboardInterrupt (`Terminated`). The

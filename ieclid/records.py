@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 from ieclid.task_specs import TASKS
 
@@ -247,8 +247,16 @@ class RecordBuilder:
         self.forced_tokens += part.forced_tokens
 
     def build(self, seconds: float) -> Record:
-        record = Record(id=self.doc_id, task=self.task, schema=self.schema, model=self.model,
-                        profile=self.profile, text=self.text, entities=[], warnings=[])
+        # Built in the order the fields are written: the task's fields between entities and
+        # warnings.
+        record: dict[str, Any] = {
+            "id": self.doc_id,
+            "task": self.task,
+            "schema": self.schema,
+            "model": self.model,
+            "profile": self.profile,
+            "text": self.text,
+        }
         # Number entities in reading order; relations follow the renumbering.
         entities = sorted(self.entities, key=_position)
         renumber = {e["id"]: f"T{n}" for n, e in enumerate(entities, start=1)}
@@ -286,7 +294,7 @@ class RecordBuilder:
             forced_tokens=self.forced_tokens,
             seconds=round(seconds, 3),
         )
-        return record
+        return cast(Record, record)
 
 
 def _set_score(item: Entity | Relation | Event | Argument | dict[str, Any], score: float | None) -> None:

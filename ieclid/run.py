@@ -89,6 +89,13 @@ def extract_records(
             runs = []
 
 
+def resume_target(output: str | None) -> str:
+    """The file a resumed run continues: there must be one."""
+    if output is None or output == "-":
+        raise UsageError("--resume needs --output FILE")
+    return output
+
+
 def extract_to(
     extractor: Extractor,
     documents: Iterable[Document],
@@ -105,10 +112,8 @@ def extract_to(
     many documents failed and how many records were written. With `resume`, documents whose
     records `output` (or what killed runs left beside it) holds are not extracted again: their
     records are written in their place, and on an interrupt all of them not written yet are."""
-    if resume and output in (None, "-"):
-        raise UsageError("--resume needs --output FILE")
     # Read before a new file is made.
-    done = Resume(str(output), extractor.options.digest or "") if resume else None
+    done = Resume(resume_target(output), extractor.options.digest or "") if resume else None
     if done is not None:
         print(f"ieclid: resuming: {len(done)} documents done in {output}", file=sys.stderr)
     writer = JsonlWriter(output, overwrite=overwrite, inputs=inputs, stdout=stdout)

@@ -38,10 +38,6 @@ class TaskSpec:
     marked: bool = False  # the input text carries markers (<e1>, <event>) the prompt keeps
 
     @property
-    def takes_schema(self) -> bool:
-        return self.default_schema is not None
-
-    @property
     def labels_spans(self) -> bool:
         """Its answers label spans of the text (directly, or through ee's steps)."""
         return self.answer in ("spans", "events")
@@ -93,7 +89,3 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in SPECS}
 
 def tasks_answering(*shapes: AnswerShape) -> tuple[str, ...]:
     return tuple(spec.name for spec in SPECS if spec.answer in shapes)
-
-
-def tasks_filling(field: RecordField) -> tuple[str, ...]:
-    return tuple(spec.name for spec in SPECS if field in spec.record_fields)

@@ -102,3 +102,14 @@ def test_propagation_leaves_texts_with_two_labels_alone():
     b.add_entity("person", "Jordan", 0, 6, "exact", None)
     b.add_entity("location", "Jordan", 15, 21, "exact", None)
     assert b.propagate() == 0
+
+
+def test_fields_are_written_in_a_fixed_order():
+    """jq users and diffs of two runs see the same layout: the task's fields sit between
+    entities and warnings."""
+    builder = RecordBuilder("d", "ere", "matres", "m", "chat-json", "It rained, then it flooded.")
+    rained = builder.add_event("event", builder.add_entity("event", "rained", 3, 9, "exact", None), None)
+    flooded = builder.add_event("event", builder.add_entity("event", "flooded", 19, 26, "exact", None), None)
+    builder.add_relation("BEFORE", rained, flooded, None)
+    assert list(builder.build(0.0)) == [
+        "id", "task", "schema", "model", "profile", "text", "entities", "events", "relations", "warnings", "usage"]

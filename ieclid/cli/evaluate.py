@@ -57,7 +57,7 @@ def evaluate(
     from ieclid.evaluation import run as evaluation
     from ieclid.outputs import read_records
 
-    task = Task(options["task"])
+    task: Task = options["task"]
     if file_format == Format.semeval2010:
         if not pred:
             raise UsageError("--format semeval2010 needs --pred ANSWERS (and --gold KEY)")

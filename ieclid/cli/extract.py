@@ -35,15 +35,15 @@ def extract(
     from ieclid.documents import read_documents, resolve_inputs
     from ieclid.errors import UsageError
     from ieclid.outputs import check_output, records_stdout
-    from ieclid.run import extract_to
+    from ieclid.run import extract_to, resume_target
     from ieclid.settings import RunSettings
 
     settings = RunSettings.from_options({**options, "event_type": event_type})
     paths = resolve_inputs(inputs, glob)
     if not paths:
         raise UsageError(f"no files matching {glob!r} in the given directories")
-    if resume and output in (None, "-"):
-        raise UsageError("--resume needs --output FILE")
+    if resume:
+        resume_target(output)  # before the model loads
     if resume and overwrite:
         raise UsageError("give --resume or --overwrite, not both")
     check_output(output, overwrite=overwrite or resume, inputs=paths)  # before the model loads

@@ -311,8 +311,8 @@ def end_before_a_repeat(answer: str) -> str | None:
     """
     body = answer.rstrip(", \t\r\n]}")  # a token may close an item and go on: `"},`
     opening = body.split("[", 1)[0].strip()
-    fence = opening.removeprefix("```json").removeprefix("```").strip()
-    if "}" not in answer[len(body):] or "[" not in body or not (fence == "" or _WRAPPER.fullmatch(fence)):
+    wrapper = opening.removeprefix("```json").removeprefix("```").strip()  # `{"entities":` or none
+    if "}" not in answer[len(body):] or "[" not in body or not (wrapper == "" or _WRAPPER.fullmatch(wrapper)):
         return None
     body += "}"  # the latest item's closing brace, stripped above with the list's
     values = _decode_values(body, Answer())
@@ -321,7 +321,7 @@ def end_before_a_repeat(answer: str) -> str | None:
     last, (start, _) = values[-1]
     if all(value != last for value, _ in values[:-1]):
         return None
-    return answer[:start].rstrip(", \t\r\n") + ("]}" if fence else "]")
+    return answer[:start].rstrip(", \t\r\n") + ("]}" if wrapper else "]")
 
 
 # `{"key": ` before a list: the wrapper of ner's answer, and of what other models write.
