@@ -121,6 +121,7 @@ def open_extractor(settings: RunSettings):
         chunk_sentences=settings.chunk_sentences,
         chunk_overlap=settings.chunk_overlap,
         propagate=settings.propagate,
+        min_score=settings.min_score,
         temperature=settings.temperature,
         grammar=settings.grammar,
         request=request,

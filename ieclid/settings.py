@@ -14,6 +14,7 @@ from pathlib import Path
 from ieclid import __version__
 from ieclid.chunking import DEFAULT_CHUNK_SENTENCES
 from ieclid.errors import UsageError
+from ieclid.pipeline import MIN_SCORE
 from ieclid.profiles import PROFILES
 from ieclid.resume import digest
 
@@ -43,6 +44,7 @@ class RunSettings:
     chunk_sentences: int = DEFAULT_CHUNK_SENTENCES
     chunk_overlap: int = 0
     propagate: bool = True
+    min_score: float = MIN_SCORE
     n_gpu_layers: int | None = None
     cpu_copy: bool = True  # a small Q4_1/Q5_1 model runs as its Q8_0 copy on the CPU
     cache_type_k: str = "auto"  # the KV cache's keys: auto is Q8_0 on the CPU
@@ -136,6 +138,7 @@ def check_numbers(settings: RunSettings) -> None:
     within(settings.sequences, 1, 64, "--parallel")
     within(settings.concurrency, 1, 1024, "--concurrency")
     within(settings.temperature, 0.0, 2.0, "--temperature")
+    within(settings.min_score, 0.0, 1.0, "--min-score")
     within(settings.timeout, 0.001, 86_400.0, "--timeout")
 
 

@@ -230,3 +230,20 @@ def test_settings_come_from_the_options_by_name():
     assert (settings.cache_type_k, settings.profile, settings.ctx) == ("q8_0", None, 1024)
     served = RunSettings.from_options({"backend_name": BackendName.openai, "base_url": ["http://h:1"]})
     assert served.base_urls == ("http://h:1",) and served.backend == "openai"
+
+
+def test_options_default_to_what_the_settings_default_to():
+    """A command line without an option runs as the Python API does without the setting."""
+    from dataclasses import MISSING, fields
+
+    from ieclid.cli.options import RUN_OPTIONS
+    from ieclid.settings import RunSettings
+
+    defaults = {f.name: f.default for f in fields(RunSettings) if f.default is not MISSING}
+    compared = 0
+    for name, (_, option) in RUN_OPTIONS.items():
+        if name in defaults and option.default is not None:
+            default = option.default.value if hasattr(option.default, "value") else option.default
+            assert default == defaults[name], name
+            compared += 1
+    assert compared > 10

@@ -86,6 +86,14 @@ def test_scores_leave_forced_tokens_out():
     assert completion.score(7, 10) is None
 
 
+def test_an_item_is_as_sure_as_its_least_likely_token():
+    """"Maria" chosen at 0.46 before a sure " Keller: person" scores 0.46, not their mean."""
+    completion = Completion(" Maria Keller: person", 10, 4,
+                            [(6, np.log(0.46)), (13, np.log(0.88)), (14, 0.0), (21, np.log(0.99))])
+    assert abs(completion.score(0, 21) - 0.46) < 1e-9
+    assert abs(completion.score(6, 21) - 0.88) < 1e-9
+
+
 def test_an_answer_is_not_ended_by_one_token_that_outweighs_each_longer_start(backend):
     """A token that alone completes the answer (here three backticks; `[]` in many vocabularies)
     is the first token only when it is likelier than all allowed longer starts together."""

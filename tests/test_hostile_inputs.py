@@ -40,6 +40,7 @@ from ieclid.tasks import TASKS, Answer, Example, Request
         ("--seed", "-1", "--seed must be between 0"),
         ("--n-gpu-layers", "-7", "--n-gpu-layers must be between -1"),
         ("--timeout", "0", "--timeout must be between"),
+        ("--min-score", "1.5", "--min-score must be between 0.0 and 1.0"),
     ],
 )
 def test_every_number_is_checked_before_the_model_loads(option, value, fragment):

@@ -51,6 +51,15 @@ def test_ere_on_unmarked_text_detects_events_by_their_words():
     assert not any(e["text"].lower() in FUNCTION_WORDS for e in record["entities"]), record["entities"]
 
 
+def test_min_score_leaves_out_what_the_model_listed_unsurely():
+    path = str(ROOT / "examples" / "news.txt")
+    everything = one(ieclid("extract", "-q", "--min-score", "0", path))["entities"]
+    sure = one(ieclid("extract", "-q", "--min-score", "0.9", path))["entities"]
+    assert all(e["score"] >= 0.9 for e in sure if not e.get("propagated")), sure
+    assert {e["text"] for e in sure} < {e["text"] for e in everything}
+    assert any(e["score"] < 0.9 for e in everything)
+
+
 def test_every_sentence_of_a_document_is_read():
     record = one(ieclid("extract", "-q", str(ROOT / "examples" / "news.txt")))
     found = {text for text, _ in mentions(record)}

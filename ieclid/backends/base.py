@@ -29,7 +29,9 @@ class Completion:
         self.token_ends = [(end, logprob) for end, logprob in self.token_ends if end <= len(text)]
 
     def score(self, start: int, end: int) -> float | None:
-        """Geometric-mean probability of the tokens the model chose for text[start:end]."""
+        """Probability of the least likely token the model chose for text[start:end]: an item is
+        as sure as its weakest choice (the type it gave, where its span began), which an average
+        over the near-certain quotes and braces around them hides."""
         logprobs = []
         token_start = 0
         for token_end, logprob in self.token_ends:
@@ -38,7 +40,7 @@ class Completion:
             token_start = token_end
         if not logprobs:
             return None
-        return math.exp(sum(logprobs) / len(logprobs))
+        return math.exp(min(logprobs))
 
 
 @contextmanager
