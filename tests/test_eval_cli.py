@@ -55,17 +55,33 @@ def test_ner_predictions_file_matched_by_order(tmp_path):
 def test_model_run_saves_predictions_and_scores(tmp_path, shared_data):
     gold = shared_data / "wnut17" / "test.conll"
     result = ieclid("eval", "--task", "ner", "--gold", str(gold), "--schema", "wnut17", "--limit", "5",
-                    "--demos", str(FIXTURES / "wnut17_train_excerpt.conll"), "--json", "-q", cwd=tmp_path)
+                    "--demos", str(FIXTURES / "wnut17_train_excerpt.conll"), "--json", "-q",
+                    "--save", str(tmp_path), cwd=ROOT)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    saved = tmp_path / report["predictions"]
-    assert saved.name == "test.ner.pred.jsonl"
+    saved = Path(report["predictions"])
+    assert saved == tmp_path / "test.conll.ner.pred.jsonl"
     records = [orjson.loads(line) for line in saved.read_bytes().splitlines()]
     assert len(records) == 5 and report["n"] == 5
     # scoring the saved file again gives the same figures
     again = json.loads(ieclid("eval", "--task", "ner", "--gold", str(gold), "--limit", "5",
                               "--pred", str(saved), "--json").stdout)
     assert again["f1"] == report["f1"] and again["tp"] == report["tp"]
+
+
+def test_predictions_go_beside_the_gold_file_not_into_the_working_directory(tmp_path):
+    gold = tmp_path / "gold" / "excerpt.conll"
+    gold.parent.mkdir()
+    gold.write_bytes((FIXTURES / "wnut17_train_excerpt.conll").read_bytes())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = ieclid("eval", "--task", "ner", "--gold", str(gold), "--schema", "wnut17", "--limit", "2", "-q",
+                    cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert (gold.parent / "excerpt.conll.ner.pred.jsonl").is_file()
+    assert list(elsewhere.iterdir()) == []
+    said = "".join(result.stdout.split())  # the report wraps long lines
+    assert f"predictionssavedto{gold.parent / 'excerpt.conll.ner.pred.jsonl'}" in said
 
 
 def test_eval_errors_are_one_line(tmp_path):

@@ -41,7 +41,9 @@ def evaluate(
     ),
     limit: int = typer.Option(None, "--limit", "-n", help="Score only the first N gold documents."),
     save: str = typer.Option(
-        None, "--save", help="Where a model run saves its records (default: <gold>.<task>.pred.jsonl)."
+        None, "--save",
+        help="Where a model run saves its records: a file, or a directory to hold "
+        "<gold name>.<task>.pred.jsonl (default: that file beside the gold file).",
     ),
     resume: bool = typer.Option(
         False, "--resume", help="Continue a model run that was stopped: reuse the records --save holds."
@@ -75,7 +77,7 @@ def evaluate(
             from ieclid.settings import RunSettings
 
             settings = RunSettings.from_options(options)
-            saved = save or f"{Path(gold).stem}.{task.value}.pred.jsonl"
+            saved = predictions_path(gold, task.value, save)
             predictions = _run_model(documents, settings, saved, options["quiet"], resume)
         report = evaluation.score(task.value, documents, predictions)
         if saved:
@@ -85,6 +87,16 @@ def evaluate(
     else:
         _print_report(report)
     return 0
+
+
+def predictions_path(gold: str, task: str, save: str | None) -> str:
+    """Where a model run's records go: `save` as given, or `<gold name>.<task>.pred.jsonl` in the
+    directory `save` names or, by default, beside the gold file (never the working directory,
+    which may be a checkout)."""
+    name = f"{Path(gold).name}.{task}.pred.jsonl"
+    if save is None:
+        return str(Path(gold).with_name(name))
+    return str(Path(save) / name) if Path(save).is_dir() else save
 
 
 def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> list[dict | None]:
