@@ -1,9 +1,10 @@
 """Turn command-line inputs (files, directories, stdin) into documents.
 
-Paths are checked before any model is loaded so that a typo fails fast (exit 2).
-A file that cannot be read as UTF-8 text, or holds no text at all, becomes a document
-carrying an `error`, so a batch reports it and goes on instead of crashing or passing an
-empty input off as a text without entities.
+Paths are checked before any model is loaded so that a typo fails fast (exit 2). Web pages,
+PDFs and Word files are read into plain text by `ieclid.readers`; other files are UTF-8 text.
+A file that cannot be read, or holds no text at all, becomes a document carrying an `error`,
+so a batch reports it and goes on instead of crashing or passing an empty input off as a text
+without entities.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ieclid.errors import UsageError
+from ieclid.readers import READABLE_SUFFIXES, Unreadable, reader_for
 
 BINARY_PROBE_BYTES = 8192
 
@@ -25,12 +27,13 @@ class Document:
     id: str
     text: str
     error: str | None = None
+    source: dict | None = None  # how the text was made from a file that is not plain text
 
 
-def resolve_inputs(inputs: list[str], glob: str = "*.txt") -> list[str]:
+def resolve_inputs(inputs: list[str], glob: str | None = None) -> list[str]:
     """Expand directories (recursively, sorted, hidden entries skipped) and check paths exist.
-
-    `-` stands for standard input and is kept as is.
+    From directories come the files `glob` matches, by default every kind ieclid reads (text,
+    Markdown, HTML, PDF, Word). `-` stands for standard input and is kept as is.
     """
     if not inputs:
         raise UsageError("no input given: pass files, directories, or - for standard input")
@@ -43,8 +46,9 @@ def resolve_inputs(inputs: list[str], glob: str = "*.txt") -> list[str]:
         if path.is_dir():
             found = sorted(
                 p
-                for p in path.rglob(glob)
+                for p in path.rglob(glob or "*")
                 if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and (glob or p.suffix.lower() in READABLE_SUFFIXES)
             )
             resolved.extend(str(p) for p in found)
         elif path.exists():
@@ -67,6 +71,18 @@ def decode_text(data: bytes, name: str) -> Document:
     return Document(name, text)
 
 
+def read_file(data: bytes, name: str) -> Document:
+    """A file's document: converted by its format's reader, or decoded as text."""
+    reader = reader_for(name)
+    if reader is None:
+        return decode_text(data, name)
+    try:
+        converted = reader(data)
+    except Unreadable as exc:
+        return Document(name, "", error=f"{name}: {exc}")
+    return Document(name, converted.text, source=converted.source())
+
+
 def read_documents(paths: list[str], lines: bool = False) -> Iterator[Document]:
     """Yield documents lazily; with `lines`, every non-empty line is its own document (`path:N`)."""
     for path in paths:
@@ -76,7 +92,7 @@ def read_documents(paths: list[str], lines: bool = False) -> Iterator[Document]:
         except OSError as exc:
             yield Document(name, "", error=f"{name}: cannot read ({exc.strerror or exc})")
             continue
-        doc = decode_text(data, name)
+        doc = read_file(data, name) if path != "-" else decode_text(data, name)
         if not lines or doc.error:
             yield doc
             continue

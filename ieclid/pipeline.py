@@ -111,6 +111,7 @@ class Plan:
             if isinstance(made, Exception):
                 return error_record(self.doc.id, self.task, f"{self.doc.id}: {made}")
         builder = self.join([made for made, _, _ in runs if isinstance(made, RecordBuilder)])
+        builder.source = self.doc.source
         return builder.build(max(end for *_, end in runs) - min(start for _, start, _ in runs))
 
 

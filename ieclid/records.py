@@ -79,6 +79,7 @@ class Record(TypedDict):
     model: NotRequired[str]
     profile: NotRequired[str]
     text: NotRequired[str]
+    source: NotRequired[dict[str, Any]]  # converter, and PDF pages as [start, end, page]
     relations: NotRequired[list[Relation]]
     events: NotRequired[list[Event]]
     tuples: NotRequired[list[dict[str, str | None]]]  # id, the TUPLE_SLOTS (entity ids), score
@@ -108,6 +109,7 @@ class RecordBuilder:
     cached_prompt_tokens: int = 0
     completion_tokens: int = 0
     forced_tokens: int = 0
+    source: dict[str, Any] | None = None  # how the text was made from a PDF, web page, ...
     _entity_keys: dict[tuple, int] = field(default_factory=dict)
     _relation_keys: set[tuple] = field(default_factory=set)
     _event_keys: dict[tuple, int] = field(default_factory=dict)
@@ -257,6 +259,8 @@ class RecordBuilder:
             "profile": self.profile,
             "text": self.text,
         }
+        if self.source:
+            record["source"] = self.source
         # Number entities in reading order; relations follow the renumbering.
         entities = sorted(self.entities, key=_position)
         renumber = {e["id"]: f"T{n}" for n, e in enumerate(entities, start=1)}

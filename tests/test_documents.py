@@ -11,11 +11,15 @@ def test_directories_are_searched_recursively_sorted_and_hidden_entries_skipped(
     (tmp_path / ".hidden").mkdir()
     (tmp_path / "b" / "two.txt").write_text("two")
     (tmp_path / "one.txt").write_text("one")
-    (tmp_path / "skip.md").write_text("md")
+    (tmp_path / "notes.md").write_text("md")
+    (tmp_path / "Page.HTML").write_text("<p>page</p>")
+    (tmp_path / "data.csv").write_text("a,b")
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG")
     (tmp_path / ".hidden" / "x.txt").write_text("x")
     found = resolve_inputs([str(tmp_path)])
-    assert found == [str(tmp_path / "b" / "two.txt"), str(tmp_path / "one.txt")]
-    assert resolve_inputs([str(tmp_path)], glob="*.md") == [str(tmp_path / "skip.md")]
+    assert found == [str(tmp_path / name) for name in ("Page.HTML", "b/two.txt", "notes.md", "one.txt")]
+    assert resolve_inputs([str(tmp_path)], glob="*.md") == [str(tmp_path / "notes.md")]
+    assert resolve_inputs([str(tmp_path)], glob="*.csv") == [str(tmp_path / "data.csv")]
 
 
 def test_missing_input_is_a_usage_error(tmp_path: Path):

@@ -16,7 +16,8 @@ from ieclid.cli.options import EVENT_TYPE, RUN_OPTIONS, progress, with_options
 def extract(
     inputs: list[str] = typer.Argument(
         ..., metavar="INPUTS...",
-        help="Text files, directories (searched recursively), or - for standard input."
+        help="Files (text, Markdown, HTML, PDF, Word), directories (searched recursively), or - for "
+        "standard input."
     ),
     output: str = typer.Option(None, "--output", "-o", help="Write records to this file instead of stdout."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --output file if it exists."),
@@ -25,7 +26,11 @@ def extract(
         help="Continue a run into --output that was stopped or killed: documents whose records it "
         "holds (same id, text and settings) are not extracted again; the file ends as a clean run's.",
     ),
-    glob: str = typer.Option("*.txt", "--glob", help="Which files to take from directories."),
+    glob: str = typer.Option(
+        None, "--glob",
+        help="Which files to take from directories, e.g. '*.pdf'; default: every kind ieclid reads "
+        "(.txt, .md, .html/.htm, .pdf, .docx).",
+    ),
     lines: bool = typer.Option(False, "--lines", help="Every non-empty line is a document (id path:N)."),
     event_type: str = EVENT_TYPE,
     **options: Any,
@@ -41,7 +46,8 @@ def extract(
     settings = RunSettings.from_options({**options, "event_type": event_type})
     paths = resolve_inputs(inputs, glob)
     if not paths:
-        raise UsageError(f"no files matching {glob!r} in the given directories")
+        wanted = repr(glob) if glob else "a kind ieclid reads (.txt, .md, .html, .pdf, .docx)"
+        raise UsageError(f"no files matching {wanted} in the given directories")
     if resume:
         resume_target(output)  # before the model loads
     if resume and overwrite:
