@@ -24,7 +24,7 @@ COMPLETE_VAR = "_IECLID_COMPLETE"
 
 
 def _register() -> None:
-    from ieclid.cli import evaluate, exchange, extract, models, review, train  # noqa: F401 - register commands
+    from ieclid.cli import evaluate, exchange, extract, models, review, show, train  # noqa: F401 - register commands
 
 
 def fail(message: str, code: int) -> int:
