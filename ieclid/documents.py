@@ -71,6 +71,22 @@ def decode_text(data: bytes, name: str) -> Document:
     return Document(name, text)
 
 
+def count_documents(paths: list[str], lines: bool) -> int | None:
+    """How many documents `paths` make, for a progress bar; None where that costs reading
+    standard input or converting files."""
+    if not lines:
+        return len(paths)
+    if "-" in paths or any(reader_for(path) for path in paths):
+        return None
+    total = 0
+    for path in paths:
+        try:
+            total += sum(1 for line in Path(path).read_bytes().split(b"\n") if line.strip())
+        except OSError:
+            total += 1
+    return total
+
+
 def read_file(data: bytes, name: str) -> Document:
     """A file's document: converted by its format's reader, or decoded as text."""
     reader = reader_for(name)

@@ -1,4 +1,5 @@
-"""JSON Lines output: one complete line per record, flushed as soon as it is written.
+"""Record output: JSON Lines (or the text layouts of `record_text`), one complete record per
+write, flushed as soon as it is written.
 
 Each record goes out in a single write, so an interrupted run leaves only whole lines
 behind, and a pipe to `jq` sees every record the moment it is ready.
@@ -17,6 +18,7 @@ from typing import BinaryIO
 import orjson
 
 from ieclid.errors import ReaderGone, UsageError
+from ieclid.record_text import encoder
 
 
 class JsonlWriter:
@@ -27,13 +29,16 @@ class JsonlWriter:
 
     def __init__(
         self, path: str | None, *, overwrite: bool = True, inputs: Iterable[str] = (),
-        stdout: BinaryIO | None = None,
+        stdout: BinaryIO | None = None, layout: str = "jsonl",
     ) -> None:
-        """`stdout`: where records for standard output go (see `records_stdout`)."""
+        """`stdout`: where records for standard output go (see `records_stdout`); `layout`: one
+        of record_text.FORMATS."""
         self._owned = path not in (None, "-")
         self.count = 0
+        self._start, self._encode = encoder(layout)
         if path is None or path == "-":
             self._out: BinaryIO = stdout or sys.stdout.buffer
+            self._begin()
             return
         check_output(path, overwrite=overwrite, inputs=inputs)
         self._target = Path(path)
@@ -42,14 +47,22 @@ class JsonlWriter:
             self._out = open(self._partial, "wb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
             raise UsageError(f"cannot write output file {path}: {exc.strerror or exc}") from None
+        self._begin()
+
+    def _begin(self) -> None:
+        if self._start:  # a TSV header
+            self._send(self._start)
 
     def write(self, record: dict) -> None:
+        self._send(self._encode(record))
+        self.count += 1
+
+    def _send(self, data: bytes) -> None:
         try:
-            self._out.write(orjson.dumps(record) + b"\n")
+            self._out.write(data)
             self._out.flush()
         except BrokenPipeError:
             raise ReaderGone from None
-        self.count += 1
 
     def close(self) -> None:
         if self._owned and not self._out.closed:

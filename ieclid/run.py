@@ -65,11 +65,13 @@ def extract_each(
 
 
 def extract_records(
-    extractor: Extractor, documents: Iterable[Document], in_flight: int = 1
+    extractor: Extractor, documents: Iterable[Document], in_flight: int = 1,
+    on_part: Callable[[], None] | None = None,
 ) -> Iterator[dict]:
     """Records in input order. With `in_flight` > 1, the parts of documents (their chunks) are
     what is worked on at once, so a long document's chunks are decoded together as short
-    documents are; a record is made when its document's last part is done."""
+    documents are; a record is made when its document's last part is done. `on_part` is
+    called as each part is taken in (in input order), for a progress display."""
     stamp = {"settings": extractor.options.digest} if extractor.options.digest else {}
     if in_flight <= 1:
         for doc in documents:
@@ -84,6 +86,8 @@ def extract_records(
     runs: list = []
     for plan, number, run in extract_each(work, parts, in_flight, extractor.backend.schedule):
         runs.append(run)
+        if on_part:
+            on_part()
         if number == len(plan.parts) - 1:
             yield {**plan.record(runs), **stamp}
             runs = []
@@ -106,23 +110,27 @@ def extract_to(
     inputs: Iterable[str] = (),
     stdout: BinaryIO | None = None,
     on_record: Callable[[dict], None] | None = None,
+    on_part: Callable[[], None] | None = None,
     in_flight: int = 1,
+    layout: str = "jsonl",
 ) -> tuple[int, int]:
     """Write one record per document to `output` (a file; None or - for `stdout`); returns how
     many documents failed and how many records were written. With `resume`, documents whose
     records `output` (or what killed runs left beside it) holds are not extracted again: their
-    records are written in their place, and on an interrupt all of them not written yet are."""
+    records are written in their place, and on an interrupt all of them not written yet are.
+    `layout`: how records are written (record_text.FORMATS); a resumed output is JSON Lines."""
+    assert not (resume and layout != "jsonl"), "only JSON Lines can be resumed"
     # Read before a new file is made.
     done = Resume(resume_target(output), extractor.options.digest or "") if resume else None
     if done is not None:
         print(f"ieclid: resuming: {len(done)} documents done in {output}", file=sys.stderr)
-    writer = JsonlWriter(output, overwrite=overwrite, inputs=inputs, stdout=stdout)
+    writer = JsonlWriter(output, overwrite=overwrite, inputs=inputs, stdout=stdout, layout=layout)
     failed = 0
     try:
         if done is None:
-            records = extract_records(extractor, documents, in_flight)
+            records = extract_records(extractor, documents, in_flight, on_part)
         else:
-            records = done.merged(extract_records(extractor, done.pending(documents), in_flight))
+            records = done.merged(extract_records(extractor, done.pending(documents), in_flight, on_part))
         try:
             for record in records:
                 writer.write(record)

@@ -9,7 +9,8 @@ from typing import Any
 import typer
 
 from ieclid.cli.app import app
-from ieclid.cli.options import RUN_OPTIONS, Task, progress, with_options
+from ieclid.cli.options import RUN_OPTIONS, Task, with_options
+from ieclid.cli.progress import progress, stage
 
 
 class Format(StrEnum):
@@ -106,17 +107,18 @@ def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> lis
     from ieclid.documents import Document
     from ieclid.run import extract_to
 
-    extractor, backend = open_extractor(settings)
+    with stage("loading the model", quiet):
+        extractor, backend = open_extractor(settings)
     records: list[dict | None] = []
     try:
-        with progress(len(documents), quiet, "evaluating") as advance:
+        with progress(len(documents), quiet, "evaluating") as tracker:
 
             def on_record(record: dict) -> None:
                 records.append(record)
-                advance(record)
+                tracker(record)
 
             texts = (Document(doc.id, doc.text) for doc in documents)
-            extract_to(extractor, texts, save, resume=resume, on_record=on_record,
+            extract_to(extractor, texts, save, resume=resume, on_record=on_record, on_part=tracker.part,
                        in_flight=settings.in_flight)
     finally:
         backend.close()

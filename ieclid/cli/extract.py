@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import Any
 
 import typer
 
 from ieclid.cli.app import app
-from ieclid.cli.options import EVENT_TYPE, RUN_OPTIONS, progress, with_options
+from ieclid.cli.options import EVENT_TYPE, RUN_OPTIONS, with_options
+from ieclid.cli.progress import progress, shown, stage
+from ieclid.record_text import FORMATS
+
+Layout = StrEnum("Layout", {name: name for name in ("auto", *FORMATS)})  # type: ignore[misc]
 
 
 @app.command(no_args_is_help=True)
@@ -32,12 +37,17 @@ def extract(
         "(.txt, .md, .html/.htm, .pdf, .docx).",
     ),
     lines: bool = typer.Option(False, "--lines", help="Every non-empty line is a document (id path:N)."),
+    layout: Layout = typer.Option(
+        "auto", "--format",
+        help="jsonl: one JSON object per document; pretty: the document's id, then a line per item "
+        "(label, text, offsets, score); tsv: a row per item. auto: pretty on a terminal, else jsonl.",
+    ),
     event_type: str = EVENT_TYPE,
     **options: Any,
 ) -> int:
     """Extract entities, relations, events, open tuples or a table; one JSON object per document."""
     from ieclid.assembly import open_extractor
-    from ieclid.documents import read_documents, resolve_inputs
+    from ieclid.documents import count_documents, read_documents, resolve_inputs
     from ieclid.errors import UsageError
     from ieclid.outputs import check_output, records_stdout
     from ieclid.run import extract_to, resume_target
@@ -53,17 +63,25 @@ def extract(
     if resume and overwrite:
         raise UsageError("give --resume or --overwrite, not both")
     check_output(output, overwrite=overwrite or resume, inputs=paths)  # before the model loads
+    to_terminal = output in (None, "-") and sys.stdout.isatty()
+    chosen = ("pretty" if to_terminal else "jsonl") if layout.value == "auto" else layout.value
+    if resume and chosen != "jsonl":
+        raise UsageError("--resume continues a JSON Lines output; give --format jsonl")
+    quiet = options["quiet"]
     with records_stdout() as stdout:
-        extractor, backend = open_extractor(settings)
+        with stage("loading the model", quiet):
+            extractor, backend = open_extractor(settings)
         try:
-            with progress(None if lines else len(paths), options["quiet"], "extracting") as advance:
+            with progress(count_documents(paths, lines), quiet, "extracting") as tracker:
                 failed, written = extract_to(
                     extractor, read_documents(paths, lines=lines), output, resume=resume,
-                    overwrite=overwrite or resume, inputs=paths, stdout=stdout, on_record=advance,
-                    in_flight=settings.in_flight,
+                    overwrite=overwrite or resume, inputs=paths, stdout=stdout, on_record=tracker,
+                    on_part=tracker.part, in_flight=settings.in_flight, layout=chosen,
                 )
         finally:
             backend.close()
+    if shown(quiet):
+        print(tracker.summary(), file=sys.stderr)
     if failed:
         if written > 1:  # a single document's error line says it all
             print(f"ieclid: {failed} of {written} documents failed", file=sys.stderr)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 import typing
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -236,18 +234,3 @@ def with_options(group: dict[str, tuple[Any, Any]]) -> Callable[[Callable[..., A
         return wrapper
 
     return decorate
-
-
-@contextmanager
-def progress(total: int | None, quiet: bool, what: str) -> Iterator[Callable[[dict], None]]:
-    """A callback to call per record: a rich bar on stderr when it is a terminal, else nothing."""
-    if quiet or not sys.stderr.isatty():
-        yield lambda _record: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = [TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(what, total=total)
-        yield lambda _record: bar.advance(task)

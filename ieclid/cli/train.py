@@ -122,7 +122,7 @@ def pairs(
     """IEFeedback: sample answers from the SFT model, score them against the gold with character
     BLEU, keep best-vs-worst and gold-vs-worst pairs that differ by more than 0.1 (ADELIE's recipe)."""
     from ieclid.assembly import open_backend, with_bundled_adapter
-    from ieclid.cli.options import progress
+    from ieclid.cli.progress import progress
     from ieclid.errors import UsageError
     from ieclid.models import resolve_model
     from ieclid.outputs import JsonlWriter, read_records
