@@ -137,3 +137,111 @@ def test_export_and_import_commands(shared_data, tmp_path):
     assert_one_line_error(ieclid("import", "--from", "labelstudio", str(source)), 2, "not labelstudio JSON")
     assert_one_line_error(ieclid("import", "--from", "brat", str(tmp_path / "none")), 2, "not found")
     assert_one_line_error(ieclid("export", "--to", "conll", str(tmp_path / "none.jsonl")), 2, "records file not found")
+
+
+def reviewed_record() -> dict:
+    """A record as `ieclid review` leaves it: one item accepted, one rejected, one relabelled,
+    one added, the document done."""
+    text = "Ann Lee met Bob Stone in Paris."
+    return {"id": "r1", "task": "re", "model": "m", "text": text,
+            "entities": [
+                {"id": "T1", "label": "person", "text": "Ann Lee", "start": 0, "end": 7, "score": 0.9,
+                 "review": {"state": "accepted", "by": "ann"}},
+                {"id": "T2", "label": "location", "text": "Bob Stone", "start": 12, "end": 21, "score": 0.4,
+                 "review": {"state": "edited", "by": "ann", "original": {"label": "location"}}},
+                {"id": "T3", "label": "person", "text": "Paris", "start": 25, "end": 30, "score": 0.3,
+                 "review": {"state": "rejected", "by": "ann"}},
+                {"id": "T4", "label": "location", "text": "Paris", "start": 25, "end": 30,
+                 "review": {"state": "added", "by": "ann"}},
+            ],
+            "relations": [{"id": "R1", "label": "met", "head": "T1", "tail": "T2", "score": 0.8}],
+            "warnings": [], "review": {"done": True, "by": "ann", "at": "2026-12-06T00:00:00Z"}}
+
+
+def test_label_studio_predictions_are_the_model_s_and_annotations_the_reviewer_s(tmp_path):
+    record = reviewed_record()
+    record["entities"][1]["label"] = "person"  # the reviewer's label; the model said location
+    export_records("labelstudio", [record], str(tmp_path / "ls.json"), user="ann@example.org")
+    (task,) = orjson.loads((tmp_path / "ls.json").read_bytes())
+
+    def spans(result):
+        return sorted((r["value"]["text"], r["value"]["labels"][0]) for r in result if r["type"] == "labels")
+
+    assert spans(task["predictions"][0]["result"]) == [
+        ("Ann Lee", "person"), ("Bob Stone", "location"), ("Paris", "person")]
+    (annotation,) = task["annotations"]
+    assert spans(annotation["result"]) == [("Ann Lee", "person"), ("Bob Stone", "person"), ("Paris", "location")]
+    assert annotation["completed_by"] == {"email": "ann@example.org"}
+    assert [r["labels"] for r in annotation["result"] if r["type"] == "relation"] == [["met"]]
+    export_records("labelstudio", [record], str(tmp_path / "ls2.json"), user="7")
+    assert orjson.loads((tmp_path / "ls2.json").read_bytes())[0]["annotations"][0]["completed_by"] == 7
+    export_records("labelstudio", [record], str(tmp_path / "ls3.json"))
+    assert "completed_by" not in orjson.loads((tmp_path / "ls3.json").read_bytes())[0]["annotations"][0]
+
+
+def test_label_studio_config_names_every_label_used(tmp_path):
+    source = tmp_path / "r.jsonl"
+    source.write_bytes(orjson.dumps(reviewed_record()) + b"\n")
+    result = ieclid("export", "--to", "labelstudio", "--config", str(source))
+    assert result.returncode == 0, result.stderr
+    import xml.etree.ElementTree as ElementTree
+
+    view = ElementTree.fromstring(result.stdout)
+    assert [label.get("value") for label in view.iter("Label")] == ["person", "location"]
+    assert [r.get("value") for r in view.iter("Relation")] == ["met"]
+    assert view.find("Text").get("value") == "$text"
+    assert_one_line_error(ieclid("export", "--to", "brat", "--config", str(source)), 2, "--config is for")
+    out = tmp_path / "ls.json"
+    out.write_text("keep me")
+    assert_one_line_error(ieclid("export", "--to", "labelstudio", "-o", str(out), str(source)), 2, "exists")
+    assert out.read_text() == "keep me"
+
+
+def test_brat_folder_declares_every_type_it_uses(shared_data, tmp_path):
+    """brat (Python 2, not installable here) reads annotation.conf as its projectconfig.py does:
+    a section per [name]; per line a type in storage form ([A-Za-z0-9_-]) and ROLE:TYPE
+    arguments; every type of the .ann files must be declared in the right section."""
+    import re
+
+    original = event_records(shared_data, 5) + [reviewed_record()]
+    export_records("brat", original, str(tmp_path))
+    sections: dict[str, dict[str, list[str]]] = {}
+    current = ""
+    for line in (tmp_path / "annotation.conf").read_text().splitlines():
+        if re.match(r"^\s*\[(.*)\]\s*$", line):
+            current = line.strip()[1:-1]
+            sections[current] = {}
+        elif line.strip():
+            name, *rest = re.match(r"^(\s*)(\S+)(?:\s+(.*))?$", line).groups()[1:]
+            assert re.fullmatch(r"[A-Za-z0-9_-]+", name), name
+            arguments = [a.strip() for a in (rest[0] or "").split(",") if a.strip()]
+            assert all(re.match(r"^(\S*?):(\S*)$", a) for a in arguments), line
+            sections[current][name] = arguments
+    assert set(sections) == {"entities", "relations", "events", "attributes"}
+    for ann in tmp_path.glob("*.ann"):
+        for line in ann.read_text().splitlines():
+            key, body = line.split("\t")[:2]
+            if key.startswith("T"):
+                kind = body.split()[0]
+                assert kind in sections["entities"] or kind in sections["events"], kind
+            elif key.startswith("E"):
+                kind, *arguments = body.split()
+                event = kind.split(":")[0]
+                roles = {a.replace("*:", ":") for a in sections["events"][event]}
+                assert all(f"{re.sub(r'[0-9]+$', '', a.split(':')[0])}:<ENTITY>" in roles for a in arguments)
+            elif key.startswith("R"):
+                assert body.split()[0] in sections["relations"]
+            elif key.startswith("A"):
+                name, _, value = body.split()
+                assert name in sections["attributes"] and value in sections["attributes"][name][1]
+    assert "Treatment_Disorder | Treatment.Disorder" in (tmp_path / "visual.conf").read_text()
+
+
+def test_doccano_sequence_layout(shared_data, tmp_path):
+    record = reviewed_record()
+    export_records("doccano", [record], str(tmp_path / "s.jsonl"), doccano_layout="sequence")
+    (line,) = [orjson.loads(x) for x in (tmp_path / "s.jsonl").read_bytes().splitlines()]
+    assert set(line) == {"id", "text", "label"}
+    assert line["label"] == [[0, 7, "person"], [12, 21, "location"], [25, 30, "location"]]
+    back = import_records("doccano", str(tmp_path / "s.jsonl"))[0]
+    assert [(e["start"], e["end"], e["label"]) for e in back["entities"]] == [tuple(s) for s in line["label"]]

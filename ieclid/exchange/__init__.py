@@ -56,6 +56,29 @@ def exportable(record: dict) -> Items:
     return items
 
 
+def as_the_model_gave(record: dict) -> dict:
+    """The record before review: items the reviewer added left out, edited ones with the
+    values the model gave (`review.original`), rejected ones back; no review state."""
+    def original(item: dict) -> dict | None:
+        review = item.get("review") or {}
+        if review.get("state") == "added":
+            return None
+        plain = {k: v for k, v in item.items() if k != "review"}
+        plain.update(review.get("original") or {})
+        return plain
+
+    model = {**record}
+    model.pop("review", None)
+    for kind in ("entities", "relations", "events"):
+        items = [original(item) for item in record.get(kind) or []]
+        model[kind] = [item for item in items if item is not None]
+    kept = {e["id"] for e in model["entities"]}
+    for event in model["events"]:
+        event["arguments"] = [a for a in (original(a) for a in event.get("arguments") or [])
+                              if a is not None and a.get("ref") in kept]
+    return model
+
+
 def new_record(doc_id: str, text: str, source: str) -> dict:
     """An imported document as an ieclid record (task inferred from what it holds)."""
     return {"id": doc_id, "task": "ner", "schema": source, "model": source, "profile": source, "text": text,

@@ -1,5 +1,7 @@
 """brat standoff: per document `NAME.txt` and `NAME.ann` with T (spans), R (relations), E (events:
-trigger and role arguments) and A (attributes: the review state of each item) lines."""
+trigger and role arguments) and A (attributes: the review state of each item) lines, and for
+the folder the `annotation.conf` that declares every type used (brat flags undeclared ones)
+and a `visual.conf` with a colour per type."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from pathlib import Path
 from ieclid.exchange import add_entity, exportable, finish, new_record
 
 _UNSAFE = re.compile(r"[^\w.-]+")
-_NAME = re.compile(r"^[^\s:]+$")
+_NOT_STORED = re.compile(r"[^A-Za-z0-9_-]")  # brat keeps type names in this alphabet alone
+REVIEW_STATES = ("accepted", "rejected", "edited", "added")
+COLOURS = ("#ffd166", "#8ecae6", "#b5e48c", "#f4a3c0", "#cdb4db", "#ffb38a", "#a0e7e5", "#e9c46a")
 
 
 def file_stem(doc_id: str, taken: set[str]) -> str:
@@ -24,8 +28,48 @@ def file_stem(doc_id: str, taken: set[str]) -> str:
 
 
 def _label(name: str) -> str:
-    """brat type names cannot hold spaces or colons."""
-    return name if _NAME.match(name) else re.sub(r"[\s:]+", "_", name)
+    """A type name as brat stores it: letters, digits, _ and - (brat's own normal form)."""
+    return _NOT_STORED.sub("_", name.replace(" ", "_")) or "_"
+
+
+def configuration(records: list[dict]) -> tuple[str, str]:
+    """annotation.conf and visual.conf for the types the exported records use: span types,
+    event types (their triggers' type) with the roles seen, relation types, and the Review
+    attribute that carries review states."""
+    spans: list[str] = []
+    events: dict[str, list[str]] = {}
+    relations: list[str] = []
+    shown: dict[str, str] = {}  # stored name -> the name in the records, which brat displays
+    for record in records:
+        for item in [*(record.get("entities") or []), *(record.get("relations") or []),
+                     *(record.get("events") or [])]:
+            shown.setdefault(_label(item["label"]), item["label"])
+        for event in record.get("events") or []:
+            for argument in event.get("arguments") or []:
+                shown.setdefault(_label(argument["role"]), argument["role"])
+        items = exportable(record)
+        triggers = {e["trigger"] for e in items.events}
+        for entity in items.entities:
+            name = _label(entity["label"])
+            if entity["id"] not in triggers and name not in spans:
+                spans.append(name)
+        for event in items.events:
+            roles = events.setdefault(_label(event["label"]), [])
+            roles += [r for r in (_label(a["role"]) for a in event["arguments"]) if r not in roles]
+        for relation in items.relations:
+            if _label(relation["label"]) not in relations:
+                relations.append(_label(relation["label"]))
+    annotation = ["[entities]", *spans, "", "[relations]",
+                  *(f"{name}\tArg1:<ANY>, Arg2:<ANY>" for name in relations), "", "[events]"]
+    annotation += [f"{name}\t" + ", ".join(f"{role}*:<ENTITY>" for role in roles) if roles else name
+                   for name, roles in events.items()]
+    annotation += ["", "[attributes]", f"Review\tArg:<ANY>, Value:{'|'.join(REVIEW_STATES)}", ""]
+    drawing = [f"{name}\tbgColor:{COLOURS[n % len(COLOURS)]}" for n, name in enumerate([*spans, *events])]
+    visual = ["[labels]", *(f"{name} | {shown.get(name, name)}" for name in shown),
+              "", "[drawing]", *drawing,
+              "SPAN_DEFAULT\tfgColor:black, bgColor:lightgreen, borderColor:darken",
+              "ARC_DEFAULT\tcolor:black, arrowHead:triangle-5", ""]
+    return "\n".join(annotation), "\n".join(visual)
 
 
 def export_record(record: dict) -> tuple[str, int]:
@@ -67,8 +111,25 @@ def export_record(record: dict) -> tuple[str, int]:
     return "".join(line + "\n" for line in lines), items.skipped
 
 
-def import_document(txt: Path) -> dict:
-    """One `.txt` and its `.ann` (missing .ann: no annotations) as a record."""
+def shown_names(folder: Path) -> dict[str, str]:
+    """Stored type name -> the name it stands for, from the folder's visual.conf ([labels]
+    `STORED | SHOWN`), as ieclid's export writes it: names brat cannot store come back whole."""
+    conf = folder / "visual.conf"
+    names: dict[str, str] = {}
+    section = ""
+    for line in conf.read_text(encoding="utf-8").splitlines() if conf.is_file() else []:
+        if line.strip().startswith("["):
+            section = line.strip()
+        elif section == "[labels]" and "|" in line:
+            stored, display = (part.strip() for part in line.split("\t")[0].split("|")[:2])
+            names[stored] = display
+    return names
+
+
+def import_document(txt: Path, names: dict[str, str] | None = None) -> dict:
+    """One `.txt` and its `.ann` (missing .ann: no annotations) as a record; `names` maps
+    stored type names back (`shown_names`)."""
+    names = names or {}
     text = txt.read_text(encoding="utf-8")
     record = new_record(txt.stem, text, "brat")
     ann = txt.with_suffix(".ann")
@@ -86,7 +147,7 @@ def import_document(txt: Path) -> dict:
             if key.startswith("T"):
                 label, offsets = body.split(" ", 1)
                 numbers = [int(x) for x in re.split(r"[ ;]", offsets)]
-                ids[key] = add_entity(record, label, min(numbers), max(numbers))  # discontinuous: the extent
+                ids[key] = add_entity(record, names.get(label, label), min(numbers), max(numbers))  # extent
             elif key.startswith("E"):
                 trigger, *arguments = body.split()
                 label, trigger_id = trigger.split(":")
@@ -94,10 +155,11 @@ def import_document(txt: Path) -> dict:
                 if trigger_id not in ids:
                     raise ValueError(trigger_id)
                 roles = [(re.sub(r"\d+$", "", role), ref) for role, ref in args]  # Drug2 -> Drug
-                events.append((key, label, trigger_id, roles))
+                roles = [(names.get(role, role), ref) for role, ref in roles]
+                events.append((key, names.get(label, label), trigger_id, roles))
             elif key.startswith("R"):
                 label, arg1, arg2 = body.split()
-                relations.append((key, label, arg1.split(":")[1], arg2.split(":")[1]))
+                relations.append((key, names.get(label, label), arg1.split(":")[1], arg2.split(":")[1]))
             elif key.startswith("A"):
                 name, target, *value = body.split()
                 if name == "Review" and value:

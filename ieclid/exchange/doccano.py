@@ -1,14 +1,20 @@
-"""doccano JSONL: `{"text", "entities": [{id, label, start_offset, end_offset}], "relations":
-[{id, from_id, to_id, type}]}` (its relation-extraction format, which sequence labelling
-reads too); imports also take the sequence-labelling form `"label": [[start, end, label]]`."""
+"""doccano JSONL in its two project layouts: relation extraction, `{"text", "entities": [{id,
+label, start_offset, end_offset}], "relations": [{id, from_id, to_id, type}]}`, and sequence
+labelling, `{"text", "label": [[start, end, label]]}` (spans only). Imports take both."""
 
 from __future__ import annotations
 
 from ieclid.exchange import add_entity, exportable, finish, new_record
 
+LAYOUTS = ("relation", "sequence")
 
-def export_record(record: dict) -> tuple[dict, int]:
+
+def export_record(record: dict, layout: str = "relation") -> tuple[dict, int]:
     items = exportable(record)
+    if layout == "sequence":
+        spans = [[e["start"], e["end"], e["label"]] for e in items.entities]
+        return ({"id": record["id"], "text": record["text"], "label": spans},
+                items.skipped + len(items.events) + len(items.relations))
     number = {e["id"]: n for n, e in enumerate(items.entities, start=1)}
     entities = [
         {"id": number[e["id"]], "label": e["label"], "start_offset": e["start"], "end_offset": e["end"]}

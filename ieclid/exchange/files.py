@@ -11,9 +11,12 @@ from ieclid.errors import UsageError
 from ieclid.exchange import EXPORTS, IMPORTS, brat, conll, doccano, labelstudio
 
 
-def export_records(fmt: str, records: list[dict], out: str | None) -> int:
-    """Write `records` in `fmt` to `out` (a directory for brat; stdout when None for the rest).
-    Returns how many items the format could not hold (unplaced spans, events in doccano, ...)."""
+def export_records(fmt: str, records: list[dict], out: str | None, *, user: str | None = None,
+                   doccano_layout: str = "relation") -> int:
+    """Write `records` in `fmt` to `out` (a directory for brat, with its annotation.conf and
+    visual.conf; stdout when None for the rest). `user`: the Label Studio user reviewed
+    annotations are credited to. Returns how many items the format could not hold (unplaced
+    spans, events in doccano, ...)."""
     records = [r for r in records if "error" not in r and isinstance(r.get("text"), str)]
     skipped = 0
     if fmt == "brat":
@@ -28,11 +31,14 @@ def export_records(fmt: str, records: list[dict], out: str | None) -> int:
             (folder / f"{stem}.txt").write_text(record["text"], encoding="utf-8")
             (folder / f"{stem}.ann").write_text(ann, encoding="utf-8")
             skipped += missing
+        annotation, visual = brat.configuration(records)
+        (folder / "annotation.conf").write_text(annotation, encoding="utf-8")
+        (folder / "visual.conf").write_text(visual, encoding="utf-8")
         return skipped
     if fmt == "labelstudio":
         tasks = []
         for record in records:
-            task, missing = labelstudio.export_record(record)
+            task, missing = labelstudio.export_record(record, user)
             tasks.append(task)
             skipped += missing
         data = orjson.dumps(tasks, option=orjson.OPT_INDENT_2) + b"\n"
@@ -40,7 +46,7 @@ def export_records(fmt: str, records: list[dict], out: str | None) -> int:
         chunks = []
         for record in records:
             if fmt == "doccano":
-                line, missing = doccano.export_record(record)
+                line, missing = doccano.export_record(record, doccano_layout)
                 chunks.append(orjson.dumps(line) + b"\n")
             else:
                 text, missing = conll.export_record(record)
@@ -67,7 +73,8 @@ def import_records(fmt: str, path: str) -> list[dict]:
             texts = sorted(source.glob("*.txt")) if source.is_dir() else [source]
             if not texts:
                 raise UsageError(f"{path}: no .txt files (brat keeps each document as NAME.txt + NAME.ann)")
-            return [brat.import_document(txt) for txt in texts]
+            names = brat.shown_names(texts[0].parent)
+            return [brat.import_document(txt, names) for txt in texts]
         data = source.read_bytes()
         if fmt == "doccano":
             lines = [orjson.loads(line) for line in data.splitlines() if line.strip()]

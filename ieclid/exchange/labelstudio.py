@@ -1,15 +1,28 @@
 """Label Studio tasks (JSON list): the text in `data`, spans as `labels` results and relations
-as `relation` results, with `model_version` and scores; reviewed documents (see `ieclid
-review`) also carry an annotation. Imports read annotations first, else predictions."""
+as `relation` results. `predictions` hold what the model gave (with `model_version` and
+scores, before any review); a document finished in `ieclid review` also has an `annotation`
+with the reviewed items, credited to the Label Studio user given (`completed_by`: an id or
+`{"email": ...}`, the two forms its importer accepts; without one, to the user who imports).
+`labeling_config` writes the project's labelling config for the labels the records use.
+Imports read annotations first, else predictions."""
 
 from __future__ import annotations
 
-from ieclid.exchange import add_entity, exportable, finish, new_record
+from html import escape
 
-FROM, TO = "label", "text"  # the names in the usual labelling config: <Labels name="label" toName="text">
+from ieclid.exchange import add_entity, as_the_model_gave, exportable, finish, new_record
+
+FROM, TO = "label", "text"  # the names in the labelling config: <Labels name="label" toName="text">
+PALETTE = ("#ffd166", "#8ecae6", "#b5e48c", "#f4a3c0", "#cdb4db", "#ffb38a", "#a0e7e5", "#e9c46a")
 
 
-def export_record(record: dict) -> tuple[dict, int]:
+def completed_by(user: str) -> int | dict:
+    """A Label Studio user, as its importer takes one: a number is a user id, else an email."""
+    return int(user) if user.isdigit() else {"email": user}
+
+
+def _results(record: dict) -> tuple[list[dict], float | None, int]:
+    """Label Studio results of a record's exportable items, their mean score, what was left out."""
     items = exportable(record)
     result: list[dict] = []
     scores = []
@@ -29,13 +42,51 @@ def export_record(record: dict) -> tuple[dict, int]:
                            "direction": "right", "labels": [relation["label"]]})
         else:
             between_events += 1
-    prediction = {"model_version": record.get("model", "ieclid"), "result": result}
-    if scores:
-        prediction["score"] = round(sum(scores) / len(scores), 4)
-    task = {"data": {"text": record["text"], "ieclid_id": record["id"]}, "predictions": [prediction]}
-    if (record.get("review") or {}).get("done"):
-        task["annotations"] = [{"result": result, "completed_by": record["review"].get("by")}]
-    return task, items.skipped + len(items.events) + between_events
+    mean = round(sum(scores) / len(scores), 4) if scores else None
+    return result, mean, items.skipped + len(items.events) + between_events
+
+
+def export_record(record: dict, user: str | None = None) -> tuple[dict, int]:
+    """One task, and how many reviewed items it could not hold."""
+    model_result, mean, _ = _results(as_the_model_gave(record))
+    prediction: dict = {"model_version": record.get("model", "ieclid"), "result": model_result}
+    if mean is not None:
+        prediction["score"] = mean
+    task: dict = {"data": {"text": record["text"], "ieclid_id": record["id"]}, "predictions": [prediction]}
+    reviewed, _, missing = _results(record)
+    review = record.get("review") or {}
+    if review.get("done"):
+        annotation: dict = {"result": reviewed}
+        if user:
+            annotation["completed_by"] = completed_by(user)
+        task["annotations"] = [annotation]
+        task["meta"] = {"reviewed_by": review.get("by"), "reviewed_at": review.get("at")}
+    return task, missing
+
+
+def labeling_config(records: list[dict]) -> str:
+    """The labelling config (XML) for the entity and relation labels the records use."""
+    labels: list[str] = []
+    relations: list[str] = []
+    for record in records:
+        for entity in record.get("entities") or []:
+            if entity.get("label") not in labels:
+                labels.append(entity["label"])
+        for relation in record.get("relations") or []:
+            if relation.get("label") not in relations:
+                relations.append(relation["label"])
+    lines = ["<View>"]
+    if relations:
+        lines.append("  <Relations>")
+        lines += [f'    <Relation value="{escape(r)}"/>' for r in relations]
+        lines.append("  </Relations>")
+    lines.append(f'  <Labels name="{FROM}" toName="{TO}">')
+    lines += [f'    <Label value="{escape(label)}" background="{PALETTE[n % len(PALETTE)]}"/>'
+              for n, label in enumerate(labels)]
+    lines.append("  </Labels>")
+    lines.append(f'  <Text name="{TO}" value="$text"/>')
+    lines.append("</View>")
+    return "\n".join(lines) + "\n"
 
 
 def import_task(task: dict, fallback_id: str) -> dict:
