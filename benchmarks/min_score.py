@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 import orjson
-from model_matrix import DATA, MODELS
+from model_matrix import DATA, MODELS, available
 from throughput import f1, run
 
 from ieclid.datasets import read_conll
@@ -53,11 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.models:
-            given, _ = MODELS[name]
-            if given.endswith(".gguf") and not Path(given).is_file():
-                print(f"skipped {name}: run ../shared/tools/foreign-ggufs first", file=sys.stderr)
-                continue
+        for name, given in available(args.models):
             for set_name in args.sets:
                 schema, files = SPLITS[set_name]
                 for split in args.splits:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -45,6 +46,16 @@ SETS = {  # name -> (schema, test file, training file)
 }
 
 
+def available(names: list[str]) -> Iterator[tuple[str, str]]:
+    """(name, what --model takes) of the models asked for whose files are here."""
+    for name in names:
+        given, _ = MODELS[name]
+        if given.endswith(".gguf") and not Path(given).is_file():
+            print(f"skipped {name}: run ../shared/tools/foreign-ggufs first", file=sys.stderr)
+            continue
+        yield name, given
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=200)
@@ -56,11 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.models:
-            given, _ = MODELS[name]
-            if given.endswith(".gguf") and not Path(given).is_file():
-                print(f"skipped {name}: run ../shared/tools/foreign-ggufs first", file=sys.stderr)
-                continue
+        for name, given in available(args.models):
             path, lora = resolve_model(given), bundled_adapter(given)
             for set_name in args.sets:
                 schema_name, test, train = SETS[set_name]
