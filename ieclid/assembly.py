@@ -84,17 +84,23 @@ def with_bundled_adapter(settings: RunSettings) -> RunSettings:
     return replace(settings, lora=bundled_adapter(settings.model))
 
 
-def open_extractor(settings: RunSettings):
-    """Check everything cheap first, then load the model; returns (extractor, backend)."""
+def open_extractor(settings: RunSettings, say: Callable[[str], None] | None = None):
+    """Check everything cheap first, then load the model; returns (extractor, backend). `say`
+    hears what is being done (reading demonstrations, loading the model, making its CPU copy),
+    for a progress display."""
     from ieclid.models import resolve_model
 
+    say = say or (lambda _stage: None)
     check_settings(settings)
     settings = with_bundled_adapter(settings)
     schema = resolve_schema(settings)
     request = resolve_request(settings)
+    if settings.demos:
+        say("reading demonstrations")
     demos = load_demos(settings, schema)
     model_path = resolve_model(settings.model)
-    backend = open_backend(settings, model_path)
+    say("loading the model")
+    backend = open_backend(settings, model_path, say)
     metadata = dict(backend.metadata)
     if settings.lora:  # an adapter from `ieclid train export` names the profile it was trained for
         metadata.update(read_gguf(settings.lora).metadata)
@@ -175,7 +181,7 @@ def load_demos(
     return demos
 
 
-def open_backend(settings: RunSettings, model_path: str):
+def open_backend(settings: RunSettings, model_path: str, say: Callable[[str], None] | None = None):
     if settings.backend == "openai":
         from ieclid.backends.openai import OpenAIBackend
 
@@ -188,5 +194,5 @@ def open_backend(settings: RunSettings, model_path: str):
     return LlamaCppBackend(
         model_path, n_gpu_layers=settings.n_gpu_layers, threads=settings.threads, ctx=settings.ctx,
         seed=settings.seed, lora=settings.lora, parallel=settings.parallel, cpu_copy=settings.cpu_copy,
-        cache_type_k=settings.cache_type_k,
+        cache_type_k=settings.cache_type_k, say=say,
     )

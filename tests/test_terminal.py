@@ -43,11 +43,13 @@ def test_layouts_of_relations_events_tables_and_errors():
     assert pretty({"id": "x", "error": "x: empty"}) == "x\n  error: x: empty\n\n"
 
 
-def test_a_terminal_gets_pretty_records_stages_and_a_summary():
-    """stdout and stderr on a pseudo-terminal, as a person running ieclid has them."""
+def test_a_terminal_gets_pretty_records_stages_and_a_summary(tmp_path):
+    """stdout and stderr on a pseudo-terminal, as a person running ieclid has them; a new home,
+    so the model's CPU copy is made and that stage named too."""
     main, child = os.openpty()
+    env = {**os.environ, "COLUMNS": "120", "IECLID_HOME": str(tmp_path / "home")}
     process = subprocess.Popen([sys.executable, "-m", "ieclid", "extract", NEWS], stdin=subprocess.DEVNULL,
-                               stdout=child, stderr=child, cwd=ROOT, env={**os.environ, "COLUMNS": "120"})
+                               stdout=child, stderr=child, cwd=ROOT, env=env)
     os.close(child)
     seen = b""
     while True:
@@ -60,7 +62,7 @@ def test_a_terminal_gets_pretty_records_stages_and_a_summary():
         seen += chunk
     assert process.wait(timeout=300) == 0
     text = seen.decode("utf-8", "replace")
-    assert "loading the model" in text
+    assert "loading the model" in text and "making the model's Q8_0 copy for the CPU" in text
     assert "'Maria Keller'" in text and '"entities"' not in text  # pretty, not JSON
     assert "ieclid: 1 document, 8 items," in text
 

@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ieclid.errors import IeclidError
@@ -55,16 +55,18 @@ def wants_copy(model_path: str) -> bool:
     return info.parameters * 34 / 32 - Path(model_path).stat().st_size <= MAX_EXTRA_BYTES
 
 
-def cpu_weights(model_path: str) -> str:
+def cpu_weights(model_path: str, say: Callable[[str], None] | None = None) -> str:
     """The file to load for a run on the CPU alone: the model's cached Q8_0 copy where
-    `wants_copy`, made now if missing, else the model itself. A copy that cannot be written
-    (a full disk, a read-only home) leaves the run on the model as it is, with one line on
-    stderr."""
+    `wants_copy`, made now if missing (`say` is told so first), else the model itself. A copy
+    that cannot be written (a full disk, a read-only home) leaves the run on the model as it
+    is, with one line on stderr."""
     if not wants_copy(model_path):
         return model_path
     copy = copy_path(model_path)
     if copy.is_file():
         return str(copy)
+    if say is not None:
+        say("making the model's Q8_0 copy for the CPU (once)")
     temporary = copy.with_name(f"{copy.name}.{os.getpid()}.tmp")
     source = Path(model_path).resolve()
     try:

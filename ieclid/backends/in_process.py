@@ -21,6 +21,8 @@ from ieclid.backends.token_choice import Generation, TokenChoice
 from ieclid.errors import IeclidError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ieclid.profiles.base import Ending
 
 
@@ -36,6 +38,7 @@ class LlamaCppBackend(GgufText):
         lora: str | None = None,
         parallel: int = 1,
         cpu_copy: bool = True,
+        say: Callable[[str], None] | None = None,
         cache_type_k: str = "auto",
     ) -> None:
         """`parallel` > 1: that many answers decoded together (continuous batching) in a context of
@@ -56,7 +59,7 @@ class LlamaCppBackend(GgufText):
         weights = model_path
         if cpu_copy and n_gpu_layers == 0:
             check_gguf(model_path)
-            weights = cpu_weights(model_path)
+            weights = cpu_weights(model_path, say)
         engine = parallel > 1 or n_gpu_layers == 0
         keys = key_type(llama_cpp, cache_type_k, model_path, cpu=n_gpu_layers == 0)
         load = dict(n_threads=threads, n_threads_batch=threads, n_gpu_layers=n_gpu_layers, seed=seed,

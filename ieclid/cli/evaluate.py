@@ -10,7 +10,7 @@ import typer
 
 from ieclid.cli.app import app
 from ieclid.cli.options import RUN_OPTIONS, Task, with_options
-from ieclid.cli.progress import progress, stage
+from ieclid.cli.progress import progress, stages
 
 
 class Format(StrEnum):
@@ -107,8 +107,8 @@ def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> lis
     from ieclid.documents import Document
     from ieclid.run import extract_to
 
-    with stage("loading the model", quiet):
-        extractor, backend = open_extractor(settings)
+    with stages(quiet) as say:
+        extractor, backend = open_extractor(settings, say)
     records: list[dict | None] = []
     try:
         with progress(len(documents), quiet, "evaluating") as tracker:

@@ -10,7 +10,7 @@ import typer
 
 from ieclid.cli.app import app
 from ieclid.cli.options import EVENT_TYPE, RUN_OPTIONS, with_options
-from ieclid.cli.progress import progress, shown, stage
+from ieclid.cli.progress import progress, shown, stages
 from ieclid.record_text import FORMATS
 
 Layout = StrEnum("Layout", {name: name for name in ("auto", *FORMATS)})  # type: ignore[misc]
@@ -69,8 +69,8 @@ def extract(
         raise UsageError("--resume continues a JSON Lines output; give --format jsonl")
     quiet = options["quiet"]
     with records_stdout() as stdout:
-        with stage("loading the model", quiet):
-            extractor, backend = open_extractor(settings)
+        with stages(quiet) as say:
+            extractor, backend = open_extractor(settings, say)
         try:
             with progress(count_documents(paths, lines), quiet, "extracting") as tracker:
                 failed, written = extract_to(

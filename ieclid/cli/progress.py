@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -69,12 +69,13 @@ def progress(total: int | None, quiet: bool, what: str) -> Iterator[Tracker]:
 
 
 @contextmanager
-def stage(text: str, quiet: bool) -> Iterator[None]:
-    """A spinner naming what is being done (loading the model) while it is done."""
+def stages(quiet: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner naming what is being done before the run (reading demonstrations, loading the
+    model, making its CPU copy); the function yielded names the next stage."""
     if not shown(quiet):
-        yield
+        yield lambda _text: None
         return
     from rich.console import Console
 
-    with Console(stderr=True).status(text):
-        yield
+    with Console(stderr=True).status("starting") as status:
+        yield status.update
