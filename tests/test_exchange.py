@@ -1,5 +1,7 @@
 """Export to doccano, Label Studio, brat and CoNLL, and import back: what both sides hold survives."""
 
+import os
+
 import orjson
 import pytest
 from test_cli import assert_one_line_error, ieclid, records
@@ -203,7 +205,7 @@ def test_brat_folder_declares_every_type_it_uses(shared_data, tmp_path):
     arguments; every type of the .ann files must be declared in the right section."""
     import re
 
-    original = event_records(shared_data, 5) + [reviewed_record()]
+    original = [*event_records(shared_data, 5), reviewed_record()]
     export_records("brat", original, str(tmp_path))
     sections: dict[str, dict[str, list[str]]] = {}
     current = ""
@@ -245,3 +247,28 @@ def test_doccano_sequence_layout(shared_data, tmp_path):
     assert line["label"] == [[0, 7, "person"], [12, 21, "location"], [25, 30, "location"]]
     back = import_records("doccano", str(tmp_path / "s.jsonl"))[0]
     assert [(e["start"], e["end"], e["label"]) for e in back["entities"]] == [tuple(s) for s in line["label"]]
+
+
+@pytest.mark.skipif(not os.environ.get("IECLID_DOCCANO_PYTHON"),
+                    reason="set IECLID_DOCCANO_PYTHON to a Python with doccano installed")
+@pytest.mark.parametrize("layout", ["sequence", "relation"])
+def test_doccano_reads_both_layouts_with_its_own_importer(shared_data, tmp_path, layout):
+    """doccano's JSONL parser, reader and label makers (which silently drop labels they cannot
+    parse) make one label for every span and relation exported."""
+    import subprocess
+    from pathlib import Path
+
+    original = [*ner_records(shared_data, 10), reviewed_record()]
+    out = tmp_path / f"{layout}.jsonl"
+    export_records("doccano", original, str(out), doccano_layout=layout)
+    lines = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    check = Path(__file__).parent / "doccano_check.py"
+    made = subprocess.run([os.environ["IECLID_DOCCANO_PYTHON"], str(check), str(out), layout], capture_output=True,
+                          text=True, timeout=300, check=True, cwd=tmp_path).stdout.strip().splitlines()[-1]
+    made = orjson.loads(made)
+    assert made["rows"] == len(original) and made["parse_errors"] == 0
+    if layout == "sequence":
+        assert made["label"] == sum(len(line["label"]) for line in lines) > 5
+    else:
+        assert made["entities"] == sum(len(line["entities"]) for line in lines) > 5
+        assert made["relations"] == sum(len(line["relations"]) for line in lines) == 1
