@@ -302,9 +302,10 @@ class RecordBuilder:
 
 
 def _set_score(item: Entity | Relation | Event | Argument | dict[str, Any], score: float | None) -> None:
-    """Items carry `score` only when the backend gave log-probabilities."""
+    """Items carry `score` only when the backend gave log-probabilities; four significant digits,
+    so that an item the model was unsure of keeps a score above 0 (a weakest token at 1e-5)."""
     if score is not None:
-        item["score"] = round(score, 4)
+        item["score"] = float(f"{score:.4g}")
 
 
 def _position(entity: Entity) -> tuple[bool, int, int]:

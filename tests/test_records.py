@@ -113,3 +113,11 @@ def test_fields_are_written_in_a_fixed_order():
     builder.add_relation("BEFORE", rained, flooded, None)
     assert list(builder.build(0.0)) == [
         "id", "task", "schema", "model", "profile", "text", "entities", "events", "relations", "warnings", "usage"]
+
+
+def test_a_very_unsure_item_keeps_a_score_above_zero():
+    builder = RecordBuilder("d", "ner", "s", "m", "p", "Ann met Bob.")
+    builder.add_entity("person", "Ann", 0, 3, "exact", 0.000031416)
+    builder.add_entity("person", "Bob", 8, 11, "exact", 0.987654)
+    scores = [e["score"] for e in builder.build(0)["entities"]]
+    assert scores == [3.142e-05, 0.9877]
