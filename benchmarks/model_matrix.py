@@ -13,13 +13,14 @@ Prints one JSON object per row and a markdown table at the end.
 
 Usage: python benchmarks/model_matrix.py [--limit 200] [--shots 0 4] [--sets wnut17 crossner_ai]
                                          [--models smollm2-ie qwen2 gemma3] [--threads 2]
-                                         [--sides script ieclid]
+                                         [--sides script ieclid] [--ieclid-args '--min-score 0.4']
 (--sides ieclid re-measures ieclid alone, when only ieclid changed.)
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sides", nargs="+", choices=["script", "ieclid"], default=["script", "ieclid"])
+    parser.add_argument("--ieclid-args", default="", help="more options for ieclid, e.g. '--min-score 0.4'")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +95,7 @@ def main() -> None:
                         ours, o_sec, _ = run([
                             sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "--schema",
                             schema_name, "--threads", str(args.threads), "--model", given, str(sentences),
-                            *extra,
+                            *extra, *shlex.split(args.ieclid_args),
                         ])
                         row.update(ieclid_f1=round(100 * f1(gold, ours), 1),
                                    ieclid_per_s=round(len(gold) / o_sec, 2))
