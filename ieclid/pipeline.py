@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ieclid.backends.schedule import Schedule
 from ieclid.chunking import DEFAULT_CHUNK_SENTENCES, Chunk, chunk_text
@@ -57,6 +57,16 @@ class Completion(Protocol):
 # WNUT-17 and lowered it on CrossNER AI, for the embedded model and a chat model of another
 # family alike (docs/performance.md, Confidence).
 MIN_SCORE = 0.0
+
+
+class Listed(Protocol):
+    """An item of an answer (a mention, a triple, a tuple): where it stands in the answer."""
+
+    @property
+    def where(self) -> tuple[int, int] | None: ...
+
+
+Item = TypeVar("Item", bound=Listed)
 
 
 @dataclass
@@ -230,10 +240,13 @@ class Extractor:
         end = None if place.end is None else place.end + chunk.start
         return builder.add_entity(label, text, start, end, place.status, score), place
 
-    def _sure(self, score: float | None) -> bool:
-        """Whether an item the model listed is kept: sure enough, or unscored (a server that
-        gives no log-probabilities)."""
-        return score is None or score >= self.options.min_score
+    def _sure(self, completion: Completion, items: Sequence[Item]) -> Iterator[tuple[Item, float | None]]:
+        """The items the model listed, each with its score, but those under --min-score; an
+        unscored item (from a server that gives no log-probabilities) is kept."""
+        for item in items:
+            score = completion.score(*item.where) if item.where else None
+            if score is None or score >= self.options.min_score:
+                yield item, score
 
     def _warn_outside(self, builder: RecordBuilder, what: str, label: str, allowed: list[str]) -> None:
         if label not in allowed:
@@ -264,16 +277,10 @@ class Extractor:
         budget = self._answer_budget(chunk.text)
         answer, completion = self._run(builder, self.options.task, chunk.text, budget)
         grounder = Grounder(chunk.text)
-        for mention in answer.mentions:
-            score = completion.score(*mention.where) if mention.where else None
-            if not self._sure(score):
-                continue
+        for mention, score in self._sure(completion, answer.mentions):
             self._warn_outside(builder, "label", mention.label, schema.entity_names)
             self._add_span(builder, grounder, chunk, mention.label, mention.text, score)
-        for triple in answer.triples:
-            score = completion.score(*triple.where) if triple.where else None
-            if not self._sure(score):
-                continue
+        for triple, score in self._sure(completion, answer.triples):
             self._warn_outside(builder, "relation", triple.label, schema.relation_names)
             head, _ = self._add_span(builder, grounder, chunk, "entity", triple.head, None, claim=False)
             tail, _ = self._add_span(builder, grounder, chunk, "entity", triple.tail, None, claim=False)
@@ -284,10 +291,7 @@ class Extractor:
         answer, completion = self._run(builder, "ed", chunk.text, self._answer_budget(chunk.text))
         grounder = Grounder(chunk.text)
         found = []
-        for mention in answer.mentions:
-            score = completion.score(*mention.where) if mention.where else None
-            if not self._sure(score):
-                continue
+        for mention, score in self._sure(completion, answer.mentions):
             self._warn_outside(builder, "event type", mention.label, self.options.schema.event_names)
             trigger, place = self._add_span(builder, grounder, chunk, mention.label, mention.text, score)
             found.append((builder.add_event(mention.label, trigger, score), mention.label, place))
@@ -307,10 +311,7 @@ class Extractor:
         answer, completion = self._run(builder, "eae", marked, self._answer_budget(chunk.text), request)
         grounder = Grounder(chunk.text)
         roles = [role.name for role in schema.roles(known)]
-        for mention in answer.mentions:
-            score = completion.score(*mention.where) if mention.where else None
-            if not self._sure(score):
-                continue
+        for mention, score in self._sure(completion, answer.mentions):
             self._warn_outside(builder, "role", mention.label, roles)
             ref, _ = self._add_span(builder, grounder, chunk, mention.label, mention.text, score)
             builder.add_argument(event_id, mention.label, ref, score)
@@ -382,10 +383,7 @@ class Extractor:
         """openie: every slot of a tuple that is a span becomes an entity labelled with the slot."""
         answer, completion = self._run(builder, "openie", chunk.text, self._answer_budget(chunk.text))
         grounder = Grounder(chunk.text)
-        for item in answer.tuples:
-            score = completion.score(*item.where) if item.where else None
-            if not self._sure(score):
-                continue
+        for item, score in self._sure(completion, answer.tuples):
             slots: dict[str, str | None] = dict.fromkeys(TUPLE_SLOTS)
             for slot, value in zip(TUPLE_SLOTS, item.elements, strict=False):
                 if value:
