@@ -93,10 +93,13 @@ def extract_records(
             runs = []
 
 
-def resume_target(output: str | None) -> str:
-    """The file a resumed run continues: there must be one."""
+def resume_target(output: str | None, layout: str = "jsonl") -> str:
+    """The file a resumed run continues: there must be one, and of JSON Lines (the other
+    layouts cannot be read back)."""
     if output is None or output == "-":
         raise UsageError("--resume needs --output FILE")
+    if layout != "jsonl":
+        raise UsageError("--resume continues a JSON Lines output; give --format jsonl")
     return output
 
 
@@ -119,9 +122,8 @@ def extract_to(
     records `output` (or what killed runs left beside it) holds are not extracted again: their
     records are written in their place, and on an interrupt all of them not written yet are.
     `layout`: how records are written (record_text.FORMATS); a resumed output is JSON Lines."""
-    assert not (resume and layout != "jsonl"), "only JSON Lines can be resumed"
     # Read before a new file is made.
-    done = Resume(resume_target(output), extractor.options.digest or "") if resume else None
+    done = Resume(resume_target(output, layout), extractor.options.digest or "") if resume else None
     if done is not None:
         print(f"ieclid: resuming: {len(done)} documents done in {output}", file=sys.stderr)
     writer = JsonlWriter(output, overwrite=overwrite, inputs=inputs, stdout=stdout, layout=layout)

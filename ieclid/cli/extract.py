@@ -58,15 +58,13 @@ def extract(
     if not paths:
         wanted = repr(glob) if glob else "a kind ieclid reads (.txt, .md, .html, .pdf, .docx)"
         raise UsageError(f"no files matching {wanted} in the given directories")
+    to_terminal = output in (None, "-") and sys.stdout.isatty()
+    chosen = ("pretty" if to_terminal else "jsonl") if layout.value == "auto" else layout.value
     if resume:
-        resume_target(output)  # before the model loads
+        resume_target(output, chosen)  # before the model loads
     if resume and overwrite:
         raise UsageError("give --resume or --overwrite, not both")
     check_output(output, overwrite=overwrite or resume, inputs=paths)  # before the model loads
-    to_terminal = output in (None, "-") and sys.stdout.isatty()
-    chosen = ("pretty" if to_terminal else "jsonl") if layout.value == "auto" else layout.value
-    if resume and chosen != "jsonl":
-        raise UsageError("--resume continues a JSON Lines output; give --format jsonl")
     quiet = options["quiet"]
     with records_stdout() as stdout:
         with stages(quiet) as say:
