@@ -70,7 +70,9 @@ def extract(
         with stages(quiet) as say:
             extractor, backend = open_extractor(settings, say)
         try:
-            with progress(count_documents(paths, lines), quiet, "extracting") as tracker:
+            # Counting --lines reads the files once more: only for a bar that is shown.
+            total = count_documents(paths, lines) if shown(quiet) else None
+            with progress(total, quiet, "extracting") as tracker:
                 failed, written = extract_to(
                     extractor, read_documents(paths, lines=lines), output, resume=resume,
                     overwrite=overwrite or resume, inputs=paths, stdout=stdout, on_record=tracker,

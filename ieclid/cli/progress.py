@@ -26,7 +26,7 @@ class Tracker:
         self.items += items(record)
         self.errors += 1 if record.get("error") else 0
         if self.bar is not None:
-            self.bar.update(self.task, advance=1, chunks=self.chunks)
+            self.bar.update(self.task, advance=1)
 
     def part(self) -> None:
         """A chunk (a part of a document) is done."""
