@@ -17,9 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-# Colours a person can tell apart on white, in order of the labels' first appearance.
-PALETTE = ("#ffd166", "#8ecae6", "#b5e48c", "#f4a3c0", "#cdb4db", "#ffb38a", "#a0e7e5", "#e9c46a",
-           "#bde0fe", "#d8f3dc", "#ffc8dd", "#caffbf", "#fdffb6", "#9bf6ff", "#ffadad", "#e0c3fc")
+from ieclid.label_colours import PALETTE, label_colours
 
 STYLE = """
 body{font:15px/1.6 system-ui,sans-serif;margin:0;color:#222;display:flex}
@@ -74,7 +72,7 @@ apply();
 
 def render(records: list[dict[str, Any]], title: str = "ieclid results") -> str:
     """The page for `records` (ieclid's records, reviewed or not)."""
-    colours = label_colours(records)
+    colours = label_colours(str(e.get("label")) for r in records for e in r.get("entities") or [])
     nav = "".join(
         f'<a href="#d{n}" class="{"error" if r.get("error") else ""}">{escape(str(r.get("id", n)))}</a>'
         for n, r in enumerate(records)
@@ -94,17 +92,6 @@ def render(records: list[dict[str, Any]], title: str = "ieclid results") -> str:
         f"score and review state; j / k: next / previous document.</p>{body}</main>"
         f"<script>{SCRIPT}</script></body></html>"
     )
-
-
-def label_colours(records: list[dict[str, Any]]) -> dict[str, str]:
-    """A colour per entity label, in order of first appearance."""
-    colours: dict[str, str] = {}
-    for record in records:
-        for entity in record.get("entities") or []:
-            label = str(entity.get("label"))
-            if label not in colours:
-                colours[label] = PALETTE[len(colours) % len(PALETTE)]
-    return colours
 
 
 def _document(n: int, record: dict[str, Any], colours: dict[str, str]) -> str:

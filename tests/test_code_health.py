@@ -30,7 +30,7 @@ LAYERS = (
     ("foundation", ("ieclid", "ieclid.task_specs", "ieclid.errors", "ieclid.paths", "ieclid.interrupts", "ieclid.gguf_info",
                     "ieclid.chat_formats", "ieclid.documents", "ieclid.chunking", "ieclid.grammar",
                     "ieclid.grounding", "ieclid.schema", "ieclid.tasks", "ieclid.records", "ieclid.outputs",
-                    "ieclid.resume", "ieclid.exchange", "ieclid.readers", "ieclid.html_view", "ieclid.record_text",
+                    "ieclid.resume", "ieclid.exchange", "ieclid.readers", "ieclid.html_view", "ieclid.record_text", "ieclid.label_colours",
                     "ieclid.evaluation.spans", "ieclid.evaluation.carb",
                     "ieclid.evaluation.semeval", "ieclid.evaluation.tables", "ieclid.training.label_names")),
     ("backends", ("ieclid.backends",)),

@@ -9,11 +9,11 @@ import re
 from pathlib import Path
 
 from ieclid.exchange import add_entity, exportable, finish, new_record
+from ieclid.label_colours import label_colours
 
 _UNSAFE = re.compile(r"[^\w.-]+")
 _NOT_STORED = re.compile(r"[^A-Za-z0-9_-]")  # brat keeps type names in this alphabet alone
 REVIEW_STATES = ("accepted", "rejected", "edited", "added")
-COLOURS = ("#ffd166", "#8ecae6", "#b5e48c", "#f4a3c0", "#cdb4db", "#ffb38a", "#a0e7e5", "#e9c46a")
 
 
 def file_stem(doc_id: str, taken: set[str]) -> str:
@@ -64,7 +64,7 @@ def configuration(records: list[dict]) -> tuple[str, str]:
     annotation += [f"{name}\t" + ", ".join(f"{role}*:<ENTITY>" for role in roles) if roles else name
                    for name, roles in events.items()]
     annotation += ["", "[attributes]", f"Review\tArg:<ANY>, Value:{'|'.join(REVIEW_STATES)}", ""]
-    drawing = [f"{name}\tbgColor:{COLOURS[n % len(COLOURS)]}" for n, name in enumerate([*spans, *events])]
+    drawing = [f"{name}\tbgColor:{colour}" for name, colour in label_colours([*spans, *events]).items()]
     visual = ["[labels]", *(f"{name} | {shown.get(name, name)}" for name in shown),
               "", "[drawing]", *drawing,
               "SPAN_DEFAULT\tfgColor:black, bgColor:lightgreen, borderColor:darken",

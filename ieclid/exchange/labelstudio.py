@@ -11,9 +11,9 @@ from __future__ import annotations
 from html import escape
 
 from ieclid.exchange import add_entity, as_the_model_gave, exportable, finish, new_record
+from ieclid.label_colours import label_colours
 
 FROM, TO = "label", "text"  # the names in the labelling config: <Labels name="label" toName="text">
-PALETTE = ("#ffd166", "#8ecae6", "#b5e48c", "#f4a3c0", "#cdb4db", "#ffb38a", "#a0e7e5", "#e9c46a")
 
 
 def completed_by(user: str) -> int | dict:
@@ -66,23 +66,16 @@ def export_record(record: dict, user: str | None = None) -> tuple[dict, int]:
 
 def labeling_config(records: list[dict]) -> str:
     """The labelling config (XML) for the entity and relation labels the records use."""
-    labels: list[str] = []
-    relations: list[str] = []
-    for record in records:
-        for entity in record.get("entities") or []:
-            if entity.get("label") not in labels:
-                labels.append(entity["label"])
-        for relation in record.get("relations") or []:
-            if relation.get("label") not in relations:
-                relations.append(relation["label"])
+    colours = label_colours(e["label"] for r in records for e in r.get("entities") or [])
+    relations = dict.fromkeys(rel["label"] for r in records for rel in r.get("relations") or [])
     lines = ["<View>"]
     if relations:
         lines.append("  <Relations>")
         lines += [f'    <Relation value="{escape(r)}"/>' for r in relations]
         lines.append("  </Relations>")
     lines.append(f'  <Labels name="{FROM}" toName="{TO}">')
-    lines += [f'    <Label value="{escape(label)}" background="{PALETTE[n % len(PALETTE)]}"/>'
-              for n, label in enumerate(labels)]
+    lines += [f'    <Label value="{escape(label)}" background="{colour}"/>'
+              for label, colour in colours.items()]
     lines.append("  </Labels>")
     lines.append(f'  <Text name="{TO}" value="$text"/>')
     lines.append("</View>")
