@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ieclid.label_colours import PALETTE, label_colours
+from ieclid.record_text import referent
 
 STYLE = """
 body{font:15px/1.6 system-ui,sans-serif;margin:0;color:#222;display:flex}
@@ -162,17 +163,14 @@ def _mark(n: int, entity: dict[str, Any], colours: dict[str, str], inner: str, f
 
 def _items(n: int, record: dict[str, Any]) -> str:
     """Relations, events, tuples and the table, each end linked to its span."""
-    names = {str(e.get("id")): e for e in record.get("entities") or []}
-    events = {str(e.get("id")): e for e in record.get("events") or []}
+    entity_of = referent(record)
+    events = record.get("events") or []
 
     def ref(item_id: object) -> str:
-        key = str(item_id)
-        if key in events:
-            key = str(events[key].get("trigger"))
-        entity = names.get(key)
+        entity = entity_of(item_id)
         if entity is None:
-            return escape(key) if item_id else ""
-        return f'<a href="#d{n}-{escape(key)}">{escape(str(entity.get("text")))}</a>'
+            return escape(str(item_id)) if item_id else ""
+        return f'<a href="#d{n}-{escape(str(entity.get("id")))}">{escape(str(entity.get("text")))}</a>'
 
     def score(item: dict[str, Any]) -> str:
         value = item.get("score")
@@ -196,7 +194,7 @@ def _items(n: int, record: dict[str, Any]) -> str:
         rows = "".join(
             f'<tr><td>{escape(str(e.get("label")))}</td><td>{ref(e.get("trigger"))}</td>'
             f"<td>{arguments(e)}</td><td>{score(e)}</td></tr>"
-            for e in events.values()
+            for e in events
         )
         out.append(f"<table><tr><th>event</th><th>trigger</th><th>arguments</th><th>score</th></tr>{rows}</table>")
     tuples = record.get("tuples") or []

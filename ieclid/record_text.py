@@ -33,14 +33,19 @@ def items(record: dict[str, Any]) -> int:
         table.get("rows") or [])
 
 
-def pretty(record: dict[str, Any]) -> str:
+def referent(record: dict[str, Any]) -> Callable[[object], dict[str, Any] | None]:
+    """What an item's reference (a relation's end, an argument, a tuple's slot) stands for, as an
+    entity: an entity id gives the entity, an event id its trigger; None for anything else."""
     names = {e.get("id"): e for e in record.get("entities") or []}
-    events = {e.get("id"): e for e in record.get("events") or []}
+    triggers = {e.get("id"): names.get(e.get("trigger")) for e in record.get("events") or []}
+    return lambda ref: triggers[ref] if ref in triggers else names.get(ref)
+
+
+def pretty(record: dict[str, Any]) -> str:
+    entity_of = referent(record)
 
     def said(ref: object) -> str:
-        if ref in events:
-            ref = events[ref].get("trigger")
-        entity = names.get(ref)
+        entity = entity_of(ref)
         return f"{entity.get('text')!r}" if entity else "-"
 
     lines = [str(record.get("id"))]
@@ -54,7 +59,7 @@ def pretty(record: dict[str, Any]) -> str:
     for relation in record.get("relations") or []:
         lines.append(f"  {relation.get('label', '')}: {said(relation.get('head'))} -> "
                      f"{said(relation.get('tail'))}  {_score(relation)}")
-    for event in events.values():
+    for event in record.get("events") or []:
         arguments = ", ".join(f"{a.get('role')}={said(a.get('ref'))}" for a in event.get("arguments") or [])
         lines.append(f"  event {event.get('label')}: {said(event.get('id'))}"
                      + (f" ({arguments})" if arguments else "") + f"  {_score(event)}")
@@ -75,13 +80,10 @@ def tsv_rows(record: dict[str, Any]) -> list[tuple[object, ...]]:
     doc = record.get("id")
     if record.get("error"):
         return [(doc, "error", "", record["error"], "", "", "", "", "")]
-    names = {e.get("id"): e for e in record.get("entities") or []}
-    events = {e.get("id"): e for e in record.get("events") or []}
+    entity_of = referent(record)
 
     def text(ref: object) -> str:
-        if ref in events:
-            ref = events[ref].get("trigger")
-        return str((names.get(ref) or {}).get("text", ""))
+        return str((entity_of(ref) or {}).get("text", ""))
 
     rows: list[tuple[object, ...]] = []
     for e in record.get("entities") or []:
@@ -90,8 +92,8 @@ def tsv_rows(record: dict[str, Any]) -> list[tuple[object, ...]]:
     for r in record.get("relations") or []:
         rows.append((doc, "relation", r.get("label"), "", "", "", r.get("score"), text(r.get("head")),
                      text(r.get("tail"))))
-    for ev in events.values():
-        trigger = names.get(ev.get("trigger")) or {}
+    for ev in record.get("events") or []:
+        trigger = entity_of(ev.get("id")) or {}
         rows.append((doc, "event", ev.get("label"), trigger.get("text"), trigger.get("start"),
                      trigger.get("end"), ev.get("score"), "", ""))
     for t in record.get("tuples") or []:
