@@ -12,7 +12,6 @@ score, grounding and review state.
 from __future__ import annotations
 
 import itertools
-import os
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -218,13 +217,10 @@ def write_view(records_path: str, output: str | None = None, *, overwrite: bool 
     """Write the page for a records file to `output` (default: beside it, `.html` for its
     suffix); an existing file is replaced only with `overwrite`, the records file never. The
     page is written whole, under a temporary name first."""
-    from ieclid.outputs import check_output, read_records
+    from ieclid.outputs import check_output, read_records, write_whole
 
     source = Path(records_path)
     target = Path(output) if output else source.with_suffix(".html")
     check_output(str(target), overwrite=overwrite, inputs=[records_path])
-    page = render(read_records(records_path), title=source.name)
-    temporary = target.with_name(f".{target.name}.part")
-    temporary.write_text(page, encoding="utf-8")
-    os.replace(temporary, target)
+    write_whole(target, render(read_records(records_path), title=source.name).encode("utf-8"))
     return target

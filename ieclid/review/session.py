@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import getpass
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from ieclid.errors import UsageError
+from ieclid.outputs import write_whole
 
 KINDS = ("entities", "relations", "events", "tuples")
 LABEL_KEY = {"entities": "label", "relations": "label", "events": "label", "arguments": "role"}
@@ -54,12 +54,7 @@ def load(path: Path) -> list[dict]:
 
 def save(path: Path, records: list[dict]) -> None:
     """Write all records atomically: the old file stays whole until the new one replaces it."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(b"".join(orjson.dumps(r) + b"\n" for r in records))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_whole(path, b"".join(orjson.dumps(r) + b"\n" for r in records))
 
 
 class Session:
