@@ -150,7 +150,7 @@ class LlamaCppBackend(GgufText):
 
         llama.cpp's grammar sampler checks every vocabulary entry against every open
         alternative of the grammar: with span grammars that is most of the time. TokenChoice
-        checks the TOP_K most likely tokens only and fall back to the whole vocabulary
+        checks the TOP_K most likely tokens only and falls back to the whole vocabulary
         when none of them is allowed. Greedy choices are identical either way: the best
         allowed token is among the top candidates whenever any allowed token is.
         """

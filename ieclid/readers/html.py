@@ -37,7 +37,8 @@ class _Text(HTMLParser):
         self._opened: list[tuple[str, int]] = []
 
     def handle_starttag(self, tag: str, attrs) -> None:
-        hidden = dict(attrs).get("hidden") is not None or dict(attrs).get("aria-hidden") == "true"
+        given = dict(attrs)
+        hidden = given.get("hidden") is not None or given.get("aria-hidden") == "true"
         if self.skipping or tag in SKIPPED or hidden:
             if tag not in VOID:
                 self.skipping.append(tag)
