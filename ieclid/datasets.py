@@ -304,8 +304,56 @@ def _fewrel_marked(item: dict) -> str:
     return mark(text, {"e1": e1, "e2": e2})
 
 
+DOCRED_TYPES = {"PER": "person", "ORG": "organization", "LOC": "location", "TIME": "time",
+                "NUM": "number", "MISC": "miscellaneous"}
+
+
+def read_docred(path: Path) -> Iterator[Annotated]:
+    """DocRED/Re-DocRED JSON (documents with `sents`, `vertexSet`, `labels`): one document per
+    sentence, with the mentions in it and the relations whose head and tail are both mentioned
+    there (and whose evidence, where given, includes it), named from `rel_info.json` beside the
+    file when it is there, else by their Wikidata ids. Sentence level, because that is where the
+    models ieclid runs see both ends of a relation together."""
+    try:
+        data = orjson.loads(path.read_bytes())
+        names_path = path.with_name("rel_info.json")
+        names = orjson.loads(names_path.read_bytes()) if names_path.is_file() else {}
+        for doc in data:
+            for number, tokens in enumerate(doc["sents"]):
+                yield _docred_sentence(doc, number, tokens, names)
+    except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise UsageError(f"{path}: not a DocRED/Re-DocRED file ({exc})") from None
+
+
+def _docred_sentence(doc: dict, number: int, tokens: list[str], names: dict) -> Annotated:
+    starts, pos = [], 0
+    for token in tokens:
+        starts.append(pos)
+        pos += len(token) + 1
+    text = " ".join(tokens)
+    here = sorted(
+        (starts[m["pos"][0]], starts[m["pos"][1] - 1] + len(tokens[m["pos"][1] - 1]),
+         DOCRED_TYPES.get(m["type"], m["type"].lower()), vertex)
+        for vertex, mentions in enumerate(doc["vertexSet"])
+        for m in mentions
+        if m["sent_id"] == number
+    )
+    entities = [(start, end, label) for start, end, label, _ in here]
+    mentions_of: dict[int, list[int]] = {}  # vertex -> indices into entities
+    for index, (*_, vertex) in enumerate(here):
+        mentions_of.setdefault(vertex, []).append(index)
+    triples = [
+        (head, tail, names.get(rel["r"], rel["r"]))
+        for rel in doc.get("labels", [])
+        if not rel.get("evidence") or number in rel["evidence"]
+        for head in mentions_of.get(rel["h"], [])
+        for tail in mentions_of.get(rel["t"], [])
+    ]
+    return Annotated(f"{doc['title']}#{number + 1}", text, entities, triples)
+
+
 def sniff_format(path_str: str, what: str) -> str | None:
-    """The annotation format of a file from its first line: records, semeval, conll, or None.
+    """The annotation format of a file from its first line (one of READERS), or None.
 
     `what` names the file in errors ("demonstration", "gold").
     """
@@ -320,6 +368,8 @@ def sniff_format(path_str: str, what: str) -> str | None:
     first = next(iter(lines), "")
     if re.match(r'\s*\{\s*"P\d+"\s*:\s*\[', first):
         return "fewrel"
+    if first.lstrip().startswith("[") and '"vertexSet"' in head:
+        return "docred"
     if first.lstrip().startswith("{"):
         return "phee" if '"context"' in first and '"annotations"' in first else "records"
     if _SEMEVAL_LINE.match(first):
@@ -338,6 +388,7 @@ READERS = {
     "phee": read_phee,
     "carb": read_carb,
     "fewrel": read_fewrel,
+    "docred": read_docred,
 }
 
 
@@ -347,7 +398,7 @@ def read_annotated(path_str: str, what: str = "demonstration") -> list[Annotated
     if fmt is None:
         raise UsageError(
             f"{path_str}: unknown format; expected ieclid JSONL records, CoNLL (token ... BIO tag), "
-            "SemEval-2010 Task 8, PHEE, CaRB or FewRel"
+            "SemEval-2010 Task 8, PHEE, CaRB, FewRel or DocRED"
         )
     docs = list(READERS[fmt](Path(path_str)))
     if not docs:

@@ -54,3 +54,37 @@ def test_fewrel_gold_is_balanced_and_scored_micro(shared_data):
     report = score("rc", gold, records)
     assert report["metric"].startswith("micro F1 over positive labels")
     assert (report["precision"], report["recall"]) == (1.0, 0.5)
+
+
+def triples_record(doc, triples) -> dict:
+    """A record holding these (head text, relation, tail text) triples, as a model wrote them."""
+    builder = RecordBuilder(doc.id, "re", "general", "m", "p", doc.text)
+    for head, label, tail in triples:
+        ends = [builder.add_entity("entity", said, None, None, "unplaced", None) for said in (head, tail)]
+        builder.add_relation(label, *ends, None)
+    return builder.build(0)
+
+
+def test_redocred_is_read_sentence_by_sentence_with_its_relations(shared_data):
+    gold = read_gold(str(shared_data / "redocred" / "test_revised.json"), "re")
+    assert len(gold) == 3966  # every sentence of the 500 test documents
+    london = gold[4]
+    assert london.text == "In London , Rihanna played a record breaking 10 dates at The O2 Arena ."
+    assert [(london.text[s:e], label) for s, e, label in london.entities] == [
+        ("London", "location"), ("Rihanna", "person"), ("10", "number"), ("The O2 Arena", "location")]
+    assert london.example().triples == (
+        ("The O2 Arena", "located in the administrative territorial entity", "London"),)
+
+
+def test_relation_triples_are_scored_by_their_ends_texts_and_direction(shared_data):
+    gold = read_gold(str(shared_data / "redocred" / "test_revised.json"), "re")[:8]
+    perfect = [triples_record(doc, doc.example().triples) for doc in gold]
+    report = score("re", gold, perfect)
+    assert report["f1"] == 1.0 and report["n_gold"] == sum(len(set(d.example().triples)) for d in gold) > 0
+    london = gold[4]
+    wrong = [triples_record(london, [("london", "located in the administrative territorial entity",
+                                      "The  O2 Arena"),  # reversed (case and spacing aside)
+                                     ("the o2 arena", "located in the administrative territorial entity",
+                                      "London")])]
+    report = score("re", [london], wrong)
+    assert (report["tp"], report["n_pred"], report["n_gold"]) == (1, 2, 1)

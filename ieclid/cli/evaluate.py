@@ -25,8 +25,9 @@ def evaluate(
     gold: str = typer.Option(
         ..., "--gold", "-g",
         help=(
-            "Gold file: CoNLL/BIO or ieclid records (ner); SemEval-2010 or FewRel (rc); PHEE (ed, eae, ee); "
-            "CaRB gold TSV (openie); ieclid records with tables (table)."
+            "Gold file: CoNLL/BIO or ieclid records (ner); SemEval-2010 or FewRel (rc); ieclid records with "
+            "relations or DocRED/Re-DocRED (re); PHEE (ed, eae, ee); CaRB gold TSV (openie); ieclid records "
+            "with tables (table)."
         ),
     ),
     pred: str = typer.Option(
@@ -53,7 +54,7 @@ def evaluate(
     **options: Any,
 ) -> int:
     """Score extractions with the papers' metrics: entity/trigger/argument micro-F1, SemEval-2010
-    macro-F1, QA4RE micro-F1, CaRB, table headers and ROUGE-Lsum."""
+    macro-F1, QA4RE micro-F1, relation triple micro-F1, CaRB, table headers and ROUGE-Lsum."""
     import orjson
 
     from ieclid.errors import UsageError

@@ -20,6 +20,7 @@ from ieclid.errors import UsageError
 from ieclid.evaluation import carb, semeval
 from ieclid.evaluation.spans import PRF, SpanScores
 from ieclid.evaluation.tables import TableScores
+from ieclid.record_text import referent
 from ieclid.task_specs import TASKS
 from ieclid.tasks.markers import strip_markers
 
@@ -28,7 +29,8 @@ EVENT_TASKS = ("ed", "eae", "ee")  # the tasks PHEE scores
 
 def read_gold(path: str, task: str) -> list[Annotated]:
     """Gold documents for `task`: CoNLL/BIO or ieclid records (ner); SemEval-2010 or FewRel (rc);
-    PHEE (ed, ee; eae gets one document per gold event, its trigger marked)."""
+    ieclid records with relations or DocRED/Re-DocRED (re, one document per sentence); PHEE (ed,
+    ee; eae gets one document per gold event, its trigger marked)."""
     fmt = sniff_format(path, "gold")
     file = Path(path)
     if task == "ner":
@@ -54,6 +56,10 @@ def read_gold(path: str, task: str) -> list[Annotated]:
         if fmt != "carb":
             raise UsageError(f"{path}: --task openie is scored on CaRB gold TSV files")
         docs = list(READERS["carb"](file))
+    elif task == "re":
+        if fmt not in ("records", "docred"):
+            raise UsageError(f"{path}: --task re is scored on ieclid records with relations or DocRED")
+        docs = list(READERS[fmt](file))
     elif task == "table":
         docs = list(read_records(file)) if fmt == "records" else []
         if not any(doc.table for doc in docs):
@@ -96,6 +102,30 @@ def score_ner(gold: list[Annotated], predictions: list[dict | None]) -> dict:
         ]
         scores.add(doc.entities, pred)
     return {"task": "ner", "metric": "micro F1, exact span and type", "n": len(gold),
+            "missing": missing, **scores.as_dict()}
+
+
+def _said(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def score_re(gold: list[Annotated], predictions: list[dict | None]) -> dict:
+    """Relation triples: a predicted (head, relation, tail) counts when its relation and the texts
+    of both ends (case and spacing aside) equal a gold triple's; direction counts."""
+    scores = SpanScores()
+    missing = 0
+    for doc, record in zip(gold, predictions, strict=True):
+        if record is None or "error" in record:
+            missing += 1
+        spans = [_said(doc.text[start:end]) for start, end, _ in doc.entities]
+        entity_of = referent(record or {})
+        pred = []
+        for rel in (record or {}).get("relations") or []:
+            head, tail = entity_of(rel.get("head")), entity_of(rel.get("tail"))
+            if head and tail:
+                pred.append((_said(head["text"]), _said(tail["text"]), rel["label"]))
+        scores.add([(spans[h], spans[t], label) for h, t, label in doc.triples], pred)
+    return {"task": "re", "metric": "micro F1, exact (head, relation, tail) texts", "n": len(gold),
             "missing": missing, **scores.as_dict()}
 
 
@@ -218,6 +248,8 @@ def score(task: str, gold: list[Annotated], predictions: list[dict | None]) -> d
         return score_openie(gold, predictions)
     if task in EVENT_TASKS:
         return score_events(task, gold, predictions)
+    if task == "re":
+        return score_re(gold, predictions)
     if all(doc.choice is None or doc.choice[0] is None or "-" in doc.choice[0] for doc in gold):
         return score_rc(gold, predictions)  # SemEval-2010's labels
     return score_rc_micro(gold, predictions)

@@ -8,10 +8,10 @@ confusion table shows where the errors went, label by label.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
-Span = tuple[int, int, str]
+Span = tuple[Hashable, Hashable, str]  # (start, end, label); relation triples: (head text, tail text, label)
 MISSED = "(missed)"  # confusion: a gold span no prediction has
 SPURIOUS = "(spurious)"  # confusion: the row of predicted spans that no gold span has
 
