@@ -119,7 +119,7 @@ def main() -> None:
     from ieclid.cli import run
 
     model = resolve_model(args.model)
-    weights = cpu_weights(model)  # what ieclid loads on the CPU (its --cpu-copy default)
+    weights, _ = cpu_weights(model)  # what ieclid loads on the CPU (its --cpu-copy default)
     schema = load_schema("wnut17")
     gold = list(read_conll(DATA / f"{args.split}.conll"))[: args.limit or None]
     before = rates(weights, args.threads, args.parallel)

@@ -1,6 +1,8 @@
 """Throughput of `ieclid extract` against a competent llama-cpp-python script, same work.
 
-Same model (the embedded SmolLM2 unless --model), same sentences (the first --limit of the
+Same model (each of --models: the default `smollm2-ie`, the embedded SmolLM2 with ieclid's IE
+adapter, which the script applies through llama-cpp-python's `lora_path` as a user would, and
+the plain `smollm2`; or a GGUF file), same sentences (the first --limit of the
 WNUT-17 test split, or all of it), the same demonstrations (chosen by ieclid from the training split and
 given to both as ieclid records), 2 threads. Each side runs as its own process, so its time
 includes loading the model and its peak memory is its own. Prints one JSON object per
@@ -12,15 +14,17 @@ ieclid's run). This shared machine's speed drifts by a fifth between runs, so --
 alternates the two sides and reports the medians too.
 
 On the CPU, ieclid runs a small Q4_1 model (the embedded one) as its Q8_0 copy (`--cpu-copy`,
-its default; made before the timed runs), so the floor's rates are measured on the file it
-actually loads, with the keys in the type ieclid keeps them in there (Q8_0, its
+its default; made before the timed runs), with the adapter merged into it, so the floor's rates
+are measured on the file it actually loads (and with the adapter applied at run time where
+ieclid applies it so), with the keys in the type ieclid keeps them in there (Q8_0, its
 `--cache-type-k auto`); the script runs the model file as given, with llama-cpp-python's F16
 keys (`--model` a Q8_0 file runs both on it). --no-cpu-copy runs ieclid on the file as given too.
 
 On a GPU build, --n-gpu-layers -1 offloads the whole model for both sides and for the floor's
 rates.
 
-Usage: python benchmarks/throughput.py [--limit 200] [--shots 0 4] [--threads 2] [--split test|dev]
+Usage: python benchmarks/throughput.py [--models smollm2-ie smollm2] [--limit 200] [--shots 0 4]
+                                       [--threads 2] [--split test|dev]
                                        [--parallel 1 4] [--repeats 3] [--n-gpu-layers -1]
                                        [--no-cpu-copy]
 """
@@ -28,6 +32,7 @@ Usage: python benchmarks/throughput.py [--limit 200] [--shots 0 4] [--threads 2]
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import statistics
 import subprocess
@@ -45,7 +50,7 @@ from ieclid.backends.weight_buffers import model_params, weights_off_amx
 from ieclid.datasets import read_conll
 from ieclid.demos import select_demos
 from ieclid.evaluation.spans import SpanScores
-from ieclid.models import resolve_model
+from ieclid.models import bundled_adapter, resolve_model
 from ieclid.schema import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +71,7 @@ def run(command: list[str]) -> tuple[list[dict], float, float]:
 
 
 def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0,
-          repeats: int = 5) -> tuple[float, float]:
+          repeats: int = 5, lora: str | None = None) -> tuple[float, float]:
     """Prompt rate, and generation rate of `parallel` sequences decoded together (one
     llama_decode per step, nothing else), in tokens/s, of this model here: the best of
     `repeats` short bursts, since a burst shares the CPU with whatever else runs (single
@@ -80,16 +85,17 @@ def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0,
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(_rates, model, threads, parallel, gpu_layers, repeats).result()
+        return pool.submit(_rates, model, threads, parallel, gpu_layers, repeats, lora).result()
 
 
-def _rates(model: str, threads: int, parallel: int, gpu_layers: int, repeats: int) -> tuple[float, float]:
+def _rates(model: str, threads: int, parallel: int, gpu_layers: int, repeats: int,
+           lora: str | None) -> tuple[float, float]:
     import llama_cpp
 
     keys = key_type(llama_cpp, "auto", model, cpu=gpu_layers == 0)  # the keys' type ieclid runs with
     with weights_off_amx():
         llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_threads=threads, n_threads_batch=threads,
-                              n_gpu_layers=gpu_layers, type_k=keys, verbose=False)
+                              n_gpu_layers=gpu_layers, type_k=keys, lora_path=lora, verbose=False)
     text = " ".join(d.text for d in list(read_conll(DATA / "dev.conll"))[:40])
     tokens = llm.tokenize(text.encode())[:512]
     prompt_rate = 0.0
@@ -108,6 +114,10 @@ def _rates(model: str, threads: int, parallel: int, gpu_layers: int, repeats: in
     weights_params.n_gpu_layers = gpu_layers
     model_handle = llama_cpp.llama_model_load_from_file(model.encode(), weights_params)
     ctx = llama_cpp.llama_init_from_model(model_handle, params)
+    adapter = llama_cpp.llama_adapter_lora_init(model_handle, lora.encode()) if lora else None
+    if adapter:
+        llama_cpp.llama_set_adapters_lora(ctx, (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter), 1,
+                                          (ctypes.c_float * 1)(1.0))
     batch = llama_cpp.llama_batch_init(parallel, 0, 1)
     steps = 64
     generation_rate = 0.0
@@ -122,6 +132,8 @@ def _rates(model: str, threads: int, parallel: int, gpu_layers: int, repeats: in
         generation_rate = max(generation_rate, steps * parallel / (time.perf_counter() - started))
     llama_cpp.llama_batch_free(batch)
     llama_cpp.llama_free(ctx)
+    if adapter:
+        llama_cpp.llama_adapter_lora_free(adapter)
     llama_cpp.llama_model_free(model_handle)
     return prompt_rate, generation_rate
 
@@ -151,7 +163,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=200, help="sentences (0: the whole split)")
     parser.add_argument("--shots", type=int, nargs="+", default=[0, 4])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--model")
+    parser.add_argument("--models", nargs="+", default=["smollm2-ie", "smollm2"],
+                        help="names from 'ieclid models list' or GGUF files")
     parser.add_argument("--parallel", type=int, nargs="+", default=[8],
                         help="ieclid's --parallel values to run (the script always decodes one at a time)")
     parser.add_argument("--repeats", type=int, default=1,
@@ -163,52 +176,61 @@ def main() -> None:
     parser.add_argument("--cpu-copy", action=argparse.BooleanOptionalAction, default=True,
                         help="ieclid's --cpu-copy (the script always runs the model file as given)")
     args = parser.parse_args()
-    model = resolve_model(args.model)
-    # the file ieclid loads, which the floor's rates are measured on
-    weights = cpu_weights(model) if args.cpu_copy and args.n_gpu_layers == 0 else model
     schema = load_schema("wnut17")
     gold = list(read_conll(DATA / f"{args.split}.conll"))[: args.limit or None]
     with tempfile.TemporaryDirectory() as tmp:
         sentences = Path(tmp) / "sentences.txt"
         sentences.write_text("\n".join(d.text for d in gold) + "\n", encoding="utf-8")
-        for shots in args.shots:
-            demos_path = "-"
-            extra: list[str] = []
-            if shots:
-                demos_path = str(Path(tmp) / "demos.jsonl")
-                extra = write_demos(Path(demos_path), schema, shots)
-            runs: dict[int, list[dict]] = {parallel: [] for parallel in args.parallel}
-            for repeat in range(1, args.repeats + 1):  # alternated, so drift hits both sides alike
-                script, s_sec, s_mem = run([sys.executable, "benchmarks/baseline_script.py", model,
-                                            str(sentences), ",".join(schema.entity_names), demos_path,
-                                            str(args.threads), str(args.n_gpu_layers)])
-                for parallel in args.parallel:
-                    # just before the run: the machine drifts
-                    measured = rates(weights, args.threads, parallel, args.n_gpu_layers)
-                    ours, o_sec, o_mem = run([
-                        sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "--schema", "wnut17",
-                        "--threads", str(args.threads), "--model", model, "--parallel", str(parallel),
-                        "--n-gpu-layers", str(args.n_gpu_layers),
-                        "--cpu-copy" if args.cpu_copy else "--no-cpu-copy",
-                        str(sentences), *extra,
-                    ])
-                    result = {
-                        "shots": shots, "sentences": len(gold), "parallel": parallel, "repeat": repeat,
-                        "script": summary(gold, script, s_sec, s_mem),
-                        "ieclid": summary(gold, ours, o_sec, o_mem, measured),
-                        "speedup": round(s_sec / o_sec, 2),
-                        "model_mb": round(Path(model).stat().st_size / 2**20),
-                        "ieclid_weights_mb": round(Path(weights).stat().st_size / 2**20),
-                    }
-                    runs[parallel].append(result)
-                    print(orjson.dumps(result).decode(), flush=True)
-            for parallel, results in runs.items() if args.repeats > 1 else ():
-                over_floor = [r["ieclid"]["time_over_floor"] for r in results]
-                print(orjson.dumps({
-                    "shots": shots, "parallel": parallel, "repeats": args.repeats,
-                    "median_speedup": statistics.median(r["speedup"] for r in results),
-                    "median_time_over_floor": statistics.median(over_floor),
-                }).decode(), flush=True)
+        for name in args.models:
+            model, lora = resolve_model(name), bundled_adapter(name)
+            # the file ieclid loads, and the adapter it applies at run time: what the floor is measured on
+            weights, applied = (cpu_weights(model, lora=lora) if args.cpu_copy and args.n_gpu_layers == 0
+                                else (model, lora))
+            for shots in args.shots:
+                measure(args, name, model, lora, weights, applied, gold, schema, sentences, shots)
+
+
+def measure(args, name: str, model: str, lora: str | None, weights: str, applied: str | None, gold, schema,
+            sentences: Path, shots: int) -> None:
+    """Both sides on one model and number of demonstrations, --repeats times alternated."""
+    demos_path = "-"
+    extra: list[str] = []
+    if shots:
+        demos_path = str(sentences.with_name("demos.jsonl"))
+        extra = write_demos(Path(demos_path), schema, shots)
+    runs: dict[int, list[dict]] = {parallel: [] for parallel in args.parallel}
+    for repeat in range(1, args.repeats + 1):  # alternated, so drift hits both sides alike
+        script, s_sec, s_mem = run([sys.executable, "benchmarks/baseline_script.py", model,
+                                    str(sentences), ",".join(schema.entity_names), demos_path,
+                                    str(args.threads), str(args.n_gpu_layers), *([lora] if lora else [])])
+        for parallel in args.parallel:
+            # just before the run: the machine drifts
+            measured = rates(weights, args.threads, parallel, args.n_gpu_layers, lora=applied)
+            ours, o_sec, o_mem = run([
+                sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "--schema", "wnut17",
+                "--threads", str(args.threads), "--model", name, "--parallel", str(parallel),
+                "--n-gpu-layers", str(args.n_gpu_layers),
+                "--cpu-copy" if args.cpu_copy else "--no-cpu-copy",
+                str(sentences), *extra,
+            ])
+            result = {
+                "model": name, "shots": shots, "sentences": len(gold), "parallel": parallel,
+                "repeat": repeat, "ieclid_model": ours[0]["model"] if ours else None,
+                "script": summary(gold, script, s_sec, s_mem),
+                "ieclid": summary(gold, ours, o_sec, o_mem, measured),
+                "speedup": round(s_sec / o_sec, 2),
+                "model_mb": round(Path(model).stat().st_size / 2**20),
+                "ieclid_weights_mb": round(Path(weights).stat().st_size / 2**20),
+            }
+            runs[parallel].append(result)
+            print(orjson.dumps(result).decode(), flush=True)
+    for parallel, results in runs.items() if args.repeats > 1 else ():
+        over_floor = [r["ieclid"]["time_over_floor"] for r in results]
+        print(orjson.dumps({
+            "model": name, "shots": shots, "parallel": parallel, "repeats": args.repeats,
+            "median_speedup": statistics.median(r["speedup"] for r in results),
+            "median_time_over_floor": statistics.median(over_floor),
+        }).decode(), flush=True)
 
 
 def summary(gold, records: list[dict], seconds: float, peak_mb: float, rates_: tuple | None = None) -> dict:

@@ -56,21 +56,21 @@ class LlamaCppBackend(GgufText):
             n_gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
         threads = threads or max(1, os.cpu_count() or 1)
         self.n_gpu_layers = n_gpu_layers
-        weights = model_path
+        weights, applied = model_path, lora
         if cpu_copy and n_gpu_layers == 0:
             check_gguf(model_path)
-            weights = cpu_weights(model_path, say)
+            weights, applied = cpu_weights(model_path, say, lora)
         engine = parallel > 1 or n_gpu_layers == 0
         keys = key_type(llama_cpp, cache_type_k, model_path, cpu=n_gpu_layers == 0)
         load = dict(n_threads=threads, n_threads_batch=threads, n_gpu_layers=n_gpu_layers, seed=seed,
-                    lora_path=lora, type_k=keys)
+                    lora_path=applied, type_k=keys)
         self._load_text(weights, n_ctx=256 if engine else ctx, **load)
         if engine and parallel <= 1 and (self.llm._is_recurrent or self.llm._is_hybrid):
             engine = False
             self.llm.close()
             self._load_text(weights, n_ctx=ctx, **load)
         self.model_path, self.weights_path = model_path, weights
-        self.lora = lora
+        self.lora, self.lora_merged = lora, bool(lora) and applied is None
         self.n_ctx = self.llm.n_ctx()
         self.choice = TokenChoice(llama_cpp, self.llm, seed)
         self._engine = None
@@ -105,10 +105,13 @@ class LlamaCppBackend(GgufText):
 
     @property
     def name(self) -> str:
-        """The model file, `@Q8_0` when its CPU copy ran, and the adapter on it if any (records say
-        which model made them)."""
+        """The model file, its adapter and `@Q8_0` when its CPU copy ran, in the order they were
+        applied: `model+adapter@Q8_0` when the adapter was merged into the copy, `model@Q8_0+adapter`
+        when it was applied at run time (records say which model made them)."""
         copy = "@" + COPY_QUANT if self.weights_path != self.model_path else ""
-        return Path(self.model_path).stem + copy + (f"+{Path(self.lora).stem}" if self.lora else "")
+        adapter = f"+{Path(self.lora).stem}" if self.lora else ""
+        stem = Path(self.model_path).stem
+        return stem + adapter + copy if self.lora_merged else stem + copy + adapter
 
     def tokenize_prompt(self, prompt: str) -> list[int]:
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ieclid.backends.lora_merge import copy_metadata
 from ieclid.backends.quantizer import FTYPES, quantize
 from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
@@ -64,11 +65,7 @@ def write_merged(run: Path, base_gguf: str, out: Path, quant: str, lora: bool) -
     out.parent.mkdir(parents=True, exist_ok=True)
     f16 = out.with_name(out.name + ".f16.tmp")
     writer = gguf.GGUFWriter(str(f16), arch)
-    for key, field in reader.fields.items():
-        if key.startswith("GGUF.") or key in ("general.architecture", "general.file_type", PROFILE_KEY):
-            continue
-        sub = field.types[1] if len(field.types) > 1 else None
-        writer.add_key_value(key, field.contents(), field.types[0], sub)
+    copy_metadata(reader, writer, skip=("general.file_type", PROFILE_KEY))
     writer.add_file_type(FTYPES["F16"])
     writer.add_string(PROFILE_KEY, "adelie")  # trained on `ieclid train data`: ADELIE's wording
     written = 0
