@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ieclid.backends.cells import GROUP, layout, set_row
+from ieclid.backends.cpu_share import CpuShare
 from ieclid.backends.schedule import Schedule
 from ieclid.errors import Cancelled, IeclidError
 from ieclid.interrupts import block_interrupts
@@ -100,10 +101,12 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 
 
 class BatchEngine:
-    def __init__(self, backend, slots: int, n_ctx: int, threads: int) -> None:
+    def __init__(self, backend, slots: int, n_ctx: int, threads: int, share: CpuShare | None = None) -> None:
+        """`share`: where given, the thread count follows the cores other processes leave free."""
         import llama_cpp as lc
 
         self.backend, self.lc, self.slots, self.n_ctx = backend, lc, slots, n_ctx
+        self.share, self.threads = share, threads
         self.cpu = backend.n_gpu_layers == 0  # where cells are laid out as if each answer were alone
         # what requests may take: on the CPU a chunk less for the padding row, and one for the
         # chunks their cells are rounded up to
@@ -176,6 +179,9 @@ class BatchEngine:
                 continue
             if staging is None and waiting and free:
                 staging = self._admit(waiting, active, free)
+            if self.share is not None and self.share.now() != self.threads:
+                self.threads = self.share.threads
+                self.lc.llama_set_n_threads(self.ctx, self.threads, self.threads)
             try:
                 staging = self._step(active, staging, free)
             except Exception as exc:  # every waiting caller must hear of it

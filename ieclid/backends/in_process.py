@@ -9,11 +9,11 @@ without `logits_all` (which would compute logits for every prompt token).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ieclid.backends.base import Completion
+from ieclid.backends.cpu_share import CpuShare, usable_cores
 from ieclid.backends.cpu_weights import COPY_QUANT, cpu_weights
 from ieclid.backends.gguf_text import GgufText, check_gguf
 from ieclid.backends.key_cache import key_type
@@ -54,7 +54,9 @@ class LlamaCppBackend(GgufText):
 
         if n_gpu_layers is None:
             n_gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
-        threads = threads or max(1, os.cpu_count() or 1)
+        # unless fixed, the engine's count follows the cores other processes leave free
+        share = None if threads or n_gpu_layers != 0 else CpuShare(usable_cores())
+        threads = threads or usable_cores()
         self.n_gpu_layers = n_gpu_layers
         weights, applied = model_path, lora
         if cpu_copy and n_gpu_layers == 0:
@@ -77,7 +79,7 @@ class LlamaCppBackend(GgufText):
         if engine:
             from ieclid.backends.batching import BatchEngine
 
-            self._engine = BatchEngine(self, max(parallel, 1), ctx, threads)
+            self._engine = BatchEngine(self, max(parallel, 1), ctx, threads, share)
             self.n_ctx = self._engine.room
 
     def generation(self, n_prompt: int, grammar: str | None, max_tokens: int, temperature: float,

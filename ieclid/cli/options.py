@@ -109,7 +109,9 @@ CACHE_TYPE_K = typer.Option(
     "over the whole shared cache, and llama.cpp computes that faster with q8_0 keys, at the same F1 "
     "over whole data sets) where the model's heads are a multiple of 32 wide, else f16.",
 )
-THREADS = typer.Option(None, "--threads", help="CPU threads; default: all cores.")
+THREADS = typer.Option(
+    None, "--threads", help="CPU threads; default: the cores other processes leave free, checked each second."
+)
 CTX = typer.Option(4096, "--ctx", help="Context size in tokens.")
 SEED = typer.Option(0, "--seed", help="Seed for sampling and demonstration choice.")
 TEMPERATURE = typer.Option(0.0, "--temperature", help="0 decodes greedily.")
