@@ -88,7 +88,9 @@ def test_eval_errors_are_one_line(tmp_path):
     cases = [
         (["eval", "--task", "ner", "--gold", str(tmp_path / "none.conll"), "--pred", "x"], "gold file not found"),
         (["eval", "--format", "semeval2010", "--gold", str(FIXTURES / "semeval_train_excerpt.txt")], "needs --pred"),
-        (["eval", "--task", "re", "--gold", str(FIXTURES / "wnut17_train_excerpt.conll")], "does not score --task re"),
+        (["eval", "--task", "re", "--gold", str(FIXTURES / "wnut17_train_excerpt.conll")],
+         "--task re is scored on ieclid records with relations or DocRED"),
+        (["eval", "--task", "ere", "--gold", str(FIXTURES / "wnut17_train_excerpt.conll")], "does not score --task ere"),
     ]
     mismatched = tmp_path / "p.jsonl"
     mismatched.write_text('{"id": "zzz", "text": "nothing like it", "entities": []}\n')

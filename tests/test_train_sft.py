@@ -40,7 +40,8 @@ def test_sft_runs_from_the_embedded_gguf(shared_data, tmp_path):
     assert "tokenizers agree" in exported.stderr
     assert read_gguf(run / "adapter.gguf").is_adapter
     used = ieclid("extract", "--lora", str(run / "adapter.gguf"), "--quiet", "-", stdin="Ann met Bob in Paris.\n")
-    assert used.returncode == 0 and json.loads(used.stdout)["model"].endswith("+adapter")
+    # on the CPU the trained adapter is merged into the model's Q8_0 copy, like the default's
+    assert used.returncode == 0 and "+adapter" in json.loads(used.stdout)["model"]
     assert json.loads(used.stdout)["profile"] == "adelie"  # the adapter says what it was trained for
 
     pairs = tmp_path / "pairs.jsonl"
