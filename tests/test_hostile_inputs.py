@@ -49,6 +49,30 @@ def test_every_number_is_checked_before_the_model_loads(option, value, fragment)
     assert result.stdout == ""
 
 
+def test_a_model_or_foreign_adapter_given_as_lora_is_one_line(tmp_path):
+    """llama.cpp crashes on either; ieclid refuses them first."""
+    import gguf
+    import numpy as np
+
+    from ieclid.models import embedded_model_path
+
+    result = ieclid("extract", "--lora", embedded_model_path(), "-", stdin="Ann met Bob.", timeout=60)
+    assert_one_line_error(result, 2, "is not a LoRA adapter (a model file goes to --model)")
+    foreign = tmp_path / "qwen-adapter.gguf"
+    writer = gguf.GGUFWriter(str(foreign), "qwen2")
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_tensor("blk.0.attn_q.weight.lora_a", np.zeros((8, 896), np.float32))
+    writer.add_tensor("blk.0.attn_q.weight.lora_b", np.zeros((896, 8), np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    result = ieclid("extract", "--lora", str(foreign), "-", stdin="Ann met Bob.", timeout=60)
+    assert_one_line_error(result, 2, "is an adapter for qwen2 models; SmolLM2-135M-Instruct.Q4_1.gguf is llama")
+    assert result.stdout == ""
+
+
 def test_native_writes_to_stdout_go_to_stderr_while_records_go_to_stdout():
     """llama.cpp writes to descriptor 1 behind Python's back (an abort's backtrace among it)."""
     script = (

@@ -10,6 +10,7 @@ from typing import Any
 
 from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
+from ieclid.gguf_info import read_gguf
 
 
 def check_gguf(path: str) -> None:
@@ -24,6 +25,18 @@ def check_gguf(path: str) -> None:
         raise IeclidError(f"cannot read model file {path}: {exc.strerror or exc}") from None
     if magic != b"GGUF":
         raise IeclidError(f"{path} is not a GGUF model file")
+
+
+def check_adapter(path: str, model_path: str) -> None:
+    """Fail with one clear line before llama.cpp gets an adapter it would crash on: a model file
+    given as one, or an adapter made for another architecture."""
+    info = read_gguf(path)
+    if not info.is_adapter:
+        raise UsageError(f"{path} is not a LoRA adapter (a model file goes to --model)")
+    made_for = info.metadata.get("general.architecture")
+    model = read_gguf(model_path).metadata.get("general.architecture")
+    if made_for and model and made_for != model:
+        raise UsageError(f"{path} is an adapter for {made_for} models; {Path(model_path).name} is {model}")
 
 
 class GgufText:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ieclid.backends.base import Completion
 from ieclid.backends.cpu_share import CpuShare, usable_cores
 from ieclid.backends.cpu_weights import COPY_QUANT, cpu_weights
-from ieclid.backends.gguf_text import GgufText, check_gguf
+from ieclid.backends.gguf_text import GgufText, check_adapter, check_gguf
 from ieclid.backends.key_cache import key_type
 from ieclid.backends.token_choice import Generation, TokenChoice
 from ieclid.errors import IeclidError
@@ -59,8 +59,12 @@ class LlamaCppBackend(GgufText):
         threads = threads or usable_cores()
         self.n_gpu_layers = n_gpu_layers
         weights, applied = model_path, lora
-        if cpu_copy and n_gpu_layers == 0:
+        copy = cpu_copy and n_gpu_layers == 0
+        if lora or copy:  # files llama.cpp would crash on are refused in one line first
             check_gguf(model_path)
+        if lora:
+            check_adapter(lora, model_path)
+        if copy:
             weights, applied = cpu_weights(model_path, say, lora)
         engine = parallel > 1 or n_gpu_layers == 0
         keys = key_type(llama_cpp, cache_type_k, model_path, cpu=n_gpu_layers == 0)
