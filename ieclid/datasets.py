@@ -289,15 +289,20 @@ def read_fewrel(path: Path) -> Iterator[Annotated]:
         raise UsageError(f"{path}: not a FewRel file ({exc})") from None
 
 
+def _token_offsets(tokens: list[str]) -> list[tuple[int, int]]:
+    """Where each token stands in the tokens joined by single spaces."""
+    offsets, pos = [], 0
+    for token in tokens:
+        offsets.append((pos, pos + len(token)))
+        pos += len(token) + 1
+    return offsets
+
+
 def _fewrel_marked(item: dict) -> str:
     """Tokens joined by spaces with the head as <e1> and the tail as <e2> (first mention of each)."""
     tokens = item["tokens"]
     head, tail = item["h"][2][0], item["t"][2][0]
-    offsets = []
-    pos = 0
-    for token in tokens:
-        offsets.append((pos, pos + len(token)))
-        pos += len(token) + 1
+    offsets = _token_offsets(tokens)
     text = " ".join(tokens)
     e1 = (offsets[head[0]][0], offsets[head[-1]][1])
     e2 = (offsets[tail[0]][0], offsets[tail[-1]][1])
@@ -326,14 +331,11 @@ def read_docred(path: Path) -> Iterator[Annotated]:
 
 
 def _docred_sentence(doc: dict, number: int, tokens: list[str], names: dict) -> Annotated:
-    starts, pos = [], 0
-    for token in tokens:
-        starts.append(pos)
-        pos += len(token) + 1
+    offsets = _token_offsets(tokens)
     text = " ".join(tokens)
     here = sorted(
-        (starts[m["pos"][0]], starts[m["pos"][1] - 1] + len(tokens[m["pos"][1] - 1]),
-         DOCRED_TYPES.get(m["type"], m["type"].lower()), vertex)
+        (offsets[m["pos"][0]][0], offsets[m["pos"][1] - 1][1], DOCRED_TYPES.get(m["type"], m["type"].lower()),
+         vertex)
         for vertex, mentions in enumerate(doc["vertexSet"])
         for m in mentions
         if m["sent_id"] == number

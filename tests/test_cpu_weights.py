@@ -58,20 +58,10 @@ def test_copies_no_run_will_load_again_are_deleted(tmp_path, monkeypatch):
 
 
 def test_the_copy_is_nearly_the_same_model():
-    import llama_cpp
-
     model = embedded_model_path()
-    text = b"<|im_start|>user\nList the people in: Barack Obama met Angela Merkel in Berlin.<|im_end|>\n"
-    logits = []
-    for path in (model, cpu_weights(model)[0]):
-        with weights_off_amx():
-            llm = llama_cpp.Llama(model_path=path, n_ctx=256, n_threads=2, logits_all=True, verbose=False)
-        llm.eval(llm.tokenize(text, special=True))
-        logits.append(np.array(llm.scores[llm.n_tokens - 1]))
-        llm.close()
-    a, b = (x - x.mean() for x in logits)
+    a, b = (next_token_logits(path)[-1] for path in (model, cpu_weights(model)[0]))
     assert float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)) > 0.99
-    assert set(np.argsort(logits[0])[-5:]) == set(np.argsort(logits[1])[-5:])
+    assert set(np.argsort(a)[-5:]) == set(np.argsort(b)[-5:])
 
 
 def run_extract(*args: str, home: str) -> subprocess.CompletedProcess:

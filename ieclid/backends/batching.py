@@ -179,9 +179,9 @@ class BatchEngine:
                 continue
             if staging is None and waiting and free:
                 staging = self._admit(waiting, active, free)
-            if self.share is not None and self.share.now() != self.threads:
-                self.threads = self.share.threads
-                self.lc.llama_set_n_threads(self.ctx, self.threads, self.threads)
+            if self.share is not None and (threads := self.share.now()) != self.threads:
+                self.threads = threads
+                self.lc.llama_set_n_threads(self.ctx, threads, threads)
             try:
                 staging = self._step(active, staging, free)
             except Exception as exc:  # every waiting caller must hear of it

@@ -43,11 +43,16 @@ def source_note(copy: Path) -> Path:
 def copy_path(model_path: str, lora: str | None = None) -> Path:
     """Where the copy of this file (with this adapter merged) lives: named for their paths, sizes
     and modification times, so a replaced model or adapter file gets a new copy."""
-    sources = [Path(p).resolve() for p in (model_path, lora) if p]
+    sources = _sources(model_path, lora)
     stamps = "\0\0".join(f"{s}\0{s.stat().st_size}\0{s.stat().st_mtime_ns}" for s in sources)
     key = hashlib.sha256(stamps.encode()).hexdigest()[:16]
     stem = "+".join(source.stem for source in sources)
     return home() / "cpu-weights" / f"{stem}.{key}.{COPY_QUANT}.gguf"
+
+
+def _sources(model_path: str, lora: str | None) -> list[Path]:
+    """The files a copy is made from: the model, and the adapter merged into it if any."""
+    return [Path(p).resolve() for p in (model_path, lora) if p]
 
 
 def wants_copy(model_path: str) -> bool:
@@ -100,7 +105,6 @@ def _copy(model_path: str, lora: str | None, say: Callable[[str], None] | None) 
             + " (once)")
     temporary = copy.with_name(f"{copy.name}.{os.getpid()}.tmp")
     merged = copy.with_name(f"{copy.name}.{os.getpid()}.merged.tmp")
-    sources = [Path(p).resolve() for p in (model_path, lora) if p]
     try:
         copy.parent.mkdir(parents=True, exist_ok=True)
         from ieclid.backends.quantizer import quantize
@@ -111,12 +115,12 @@ def _copy(model_path: str, lora: str | None, say: Callable[[str], None] | None) 
             merge_lora(Path(model_path), Path(lora), merged)
         quantize(merged if lora else Path(model_path), temporary, COPY_QUANT, requantize=True)
         # the note first: a copy another run can see always has one, so it is never taken for stale
-        source_note(copy).write_text("\n".join(map(str, sources)), encoding="utf-8")
+        source_note(copy).write_text("\n".join(map(str, _sources(model_path, lora))), encoding="utf-8")
         os.replace(temporary, copy)  # whole or not at all, and two runs at once both succeed
     finally:
-        with contextlib.suppress(OSError):  # the folder itself may be what failed
-            temporary.unlink(missing_ok=True)
-            merged.unlink(missing_ok=True)
+        for leftover in (temporary, merged):
+            with contextlib.suppress(OSError):  # the folder itself may be what failed
+                leftover.unlink(missing_ok=True)
     prune_copies()
     return str(copy)
 
