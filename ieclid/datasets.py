@@ -1,5 +1,5 @@
 """Readers for annotated data: ieclid records, CoNLL/BIO, SemEval-2010 Task 8, PHEE events,
-CaRB open IE gold and FewRel relation instances.
+CaRB open IE gold, FewRel relation instances, DocRED relations and OneIE events (GENEVA).
 
 They feed few-shot demonstrations (`--demos`) and, later, evaluation. Every reader
 yields `Annotated` documents with character offsets into a plain text.
@@ -16,6 +16,7 @@ import orjson
 
 from ieclid.errors import UsageError
 from ieclid.evaluation import carb
+from ieclid.schema import EventType, Label, Schema
 from ieclid.tasks import Example
 from ieclid.tasks.markers import mark
 from ieclid.tasks.tables import parse_table
@@ -354,6 +355,68 @@ def _docred_sentence(doc: dict, number: int, tokens: list[str], names: dict) -> 
     return Annotated(f"{doc['title']}#{number + 1}", text, entities, triples)
 
 
+def read_oneie(path: Path) -> Iterator[Annotated]:
+    """OneIE JSON Lines (GENEVA, ACE/ERE preprocessed alike): a sentence with its tokens, entity
+    mentions, and events whose arguments point at entity mentions by id. Event types and roles
+    are named as `oneie_schema` names them (`Bodily_harm` as `bodily harm`)."""
+    return _read_jsonl(path, _oneie_document, "a OneIE record")
+
+
+def natural_name(name: str) -> str:
+    """FrameNet's `Created_entity` as `created entity`: names the prompts read like words."""
+    return name.replace("_", " ").lower()
+
+
+def _oneie_document(record: dict, _fallback_id: str) -> Annotated:
+    text, tokens = record["sentence"], record["tokens"]
+    offsets, pos = [], 0
+    for token in tokens:  # the sentence as written; tokens joined by spaces where it differs
+        found = text.find(token, pos)
+        if found < 0:
+            text, offsets = " ".join(tokens), _token_offsets(tokens)
+            break
+        offsets.append((found, found + len(token)))
+        pos = found + len(token)
+
+    def span(node: dict) -> tuple[int, int]:
+        return offsets[node["start"]][0], offsets[node["end"] - 1][1]
+
+    entities = {e["id"]: span(e) for e in record.get("entity_mentions", [])}
+    events = [
+        GoldEvent(*span(event["trigger"]), natural_name(event["event_type"]), tuple(sorted(
+            (*entities[a["entity_id"]], natural_name(a["role"])) for a in event.get("arguments", [])
+        )))
+        for event in record.get("event_mentions", [])
+    ]
+    return Annotated(str(record.get("wnd_id") or record["doc_id"]), text, events=events)
+
+
+def oneie_schema(path: Path) -> Schema | None:
+    """The event types and roles of a OneIE file, described by GENEVA's `event_ontology.json`
+    (FrameNet frames) when it is beside the file: the first sentence of each description."""
+    ontology_path = path.with_name("event_ontology.json")
+    if not ontology_path.is_file():
+        return None
+    try:
+        ontology = orjson.loads(ontology_path.read_bytes())
+        events = tuple(
+            EventType(natural_name(name), _first_sentence(spec.get("description", "")), tuple(
+                Label(natural_name(role), _first_sentence(arg.get("arg_desc", "")))
+                for role, arg in spec.get("arguments", {}).items()
+            ))
+            for name, spec in ontology.items()
+        )
+    except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
+        raise UsageError(f"{ontology_path}: not an event ontology ({exc})") from None
+    return Schema(path.parent.name, events=events)
+
+
+def _first_sentence(description: str) -> str:
+    """FrameNet descriptions run on with examples; the first sentence defines."""
+    first = re.split(r"(?<=[.!?])\s+", description.strip(), maxsplit=1)[0]
+    return re.sub(r"\b[A-Za-z]+(?:_[A-Za-z0-9]+)+\b", lambda m: natural_name(m.group(0)), first)
+
+
 def sniff_format(path_str: str, what: str) -> str | None:
     """The annotation format of a file from its first line (one of READERS), or None.
 
@@ -372,6 +435,8 @@ def sniff_format(path_str: str, what: str) -> str | None:
         return "fewrel"
     if first.lstrip().startswith("[") and '"vertexSet"' in head:
         return "docred"
+    if first.lstrip().startswith("{") and '"event_mentions"' in first and '"tokens"' in first:
+        return "oneie"
     if first.lstrip().startswith("{"):
         return "phee" if '"context"' in first and '"annotations"' in first else "records"
     if _SEMEVAL_LINE.match(first):
@@ -391,6 +456,7 @@ READERS = {
     "carb": read_carb,
     "fewrel": read_fewrel,
     "docred": read_docred,
+    "oneie": read_oneie,
 }
 
 
@@ -400,7 +466,7 @@ def read_annotated(path_str: str, what: str = "demonstration") -> list[Annotated
     if fmt is None:
         raise UsageError(
             f"{path_str}: unknown format; expected ieclid JSONL records, CoNLL (token ... BIO tag), "
-            "SemEval-2010 Task 8, PHEE, CaRB, FewRel or DocRED"
+            "SemEval-2010 Task 8, PHEE, CaRB, FewRel, DocRED or OneIE (GENEVA)"
         )
     docs = list(READERS[fmt](Path(path_str)))
     if not docs:

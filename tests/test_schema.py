@@ -51,3 +51,14 @@ def test_user_schema_file_and_labels(tmp_path: Path):
     schema = load_schema(str(path))
     assert schema.entity_names == ["drug", "dose"] and schema.entities[1].description == "An amount."
     assert schema_from_labels(" person, place ", "entities").entity_names == ["person", "place"]
+
+
+def test_multiconer_schema_names_every_tag_once(shared_data):
+    from ieclid.datasets import read_conll
+    from ieclid.demos import demo_labels
+
+    docs = list(read_conll(shared_data / "multiconer2_en" / "en-dev.conll"))
+    labels = demo_labels(docs, "ner", load_schema("multiconer2"))
+    assert not labels.unknown and len(labels.mapping) == 33
+    assert len(set(labels.mapping.values())) == 33
+    assert labels.mapping["OtherPER"] == "person" and labels.mapping["Medication/Vaccine"] == "medication"
