@@ -96,15 +96,18 @@ def demo_labels(
     return DemoLabels(mapping, tuple(unknown))
 
 
-def _restrict(example: Example, mapping: dict[str, str]) -> Example:
-    """The example in the schema's labels; items whose tags have none are dropped."""
+def relabelled(example: Example, mapping: dict[str, str], keep_unknown: bool = False) -> Example:
+    """The example in the schema's labels; items whose tags have none are dropped, or kept under
+    their own tag with `keep_unknown` (training data may teach labels beyond the schema)."""
+
+    names = {**({tag: tag for tag in _labels(example)} if keep_unknown else {}), **mapping}
     choice = example.choice
     if choice and choice[0] is not None:
-        choice = (mapping[choice[0]], choice[1]) if choice[0] in mapping else (None, False)
+        choice = (names[choice[0]], choice[1]) if choice[0] in names else (None, False)
     return Example(
         text=example.text,
-        mentions=tuple((text, mapping[label]) for text, label in example.mentions if label in mapping),
-        triples=tuple((h, mapping[r], t) for h, r, t in example.triples if r in mapping),
+        mentions=tuple((text, names[label]) for text, label in example.mentions if label in names),
+        triples=tuple((h, names[r], t) for h, r, t in example.triples if r in names),
         choice=choice,
         tuples=example.tuples,
     )
@@ -119,7 +122,7 @@ def select_demos(
     if shots <= 0:
         return []
     mapping = (labels or demo_labels(docs, task, schema)).mapping
-    pool = [_restrict(ex, mapping) for doc in docs for ex in doc.examples(task)]
+    pool = [relabelled(ex, mapping) for doc in docs for ex in doc.examples(task)]
     if task in CHOICE_TASKS:
         pool = [ex for ex in pool if ex.choice is not None]
     elif task in SPAN_TASKS:

@@ -23,8 +23,9 @@ app.add_typer(train_app)
 def data(
     source: list[str] = typer.Option(
         ..., "--source",
-        help="An annotated file (CoNLL, SemEval-2010, FewRel, PHEE, CaRB, ieclid records), optionally "
-        "PATH:SCHEMA for label descriptions; repeat for several.",
+        help="An annotated file (CoNLL such as MultiCoNER, SemEval-2010, FewRel, DocRED/Re-DocRED, PHEE, "
+        "OneIE such as GENEVA, CaRB, ieclid records), optionally PATH:SCHEMA for label names and "
+        "descriptions (its aliases map the file's tags); repeat for several.",
     ),
     out: str = typer.Option(..., "--out", "-o", help="The JSONL to write (chat messages, which TRL reads)."),
     cap: int = typer.Option(5000, "--cap", help="Examples per source at most."),
@@ -42,7 +43,8 @@ def data(
 ) -> int:
     """IEInstruct-style data: instruction pools, shuffled and sub-sampled options, descriptions and
     LABEL_k symbols for some, triplet/JSON/sentence answers, 1-8 demonstrations for half, 80% of
-    empty answers dropped, sources capped and mixed."""
+    empty answers dropped, sources capped and mixed. Lower-cased sources get capitals in half their
+    examples; DocRED gives relation triples and marked pairs, OneIE events with their roles."""
     from ieclid.errors import UsageError
     from ieclid.outputs import JsonlWriter, read_records
     from ieclid.training.data import Recipe, build, parse_source

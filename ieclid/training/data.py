@@ -20,7 +20,8 @@ import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ieclid.datasets import Annotated, read_annotated, sniff_format
+from ieclid.datasets import Annotated, oneie_schema, read_annotated, sniff_format
+from ieclid.demos import demo_labels, relabelled
 from ieclid.profiles.adelie import (
     EAE_INSTRUCTION,
     EAE_QUERY,
@@ -34,16 +35,22 @@ from ieclid.profiles.adelie import (
     RC_FEW,
     RC_QUERY,
     RC_ZERO,
+    RE_FEW,
+    RE_ZERO,
     entity_markers,
 )
 from ieclid.schema import Label, RelationType, Schema, load_schema
 from ieclid.tasks import Example
-from ieclid.tasks.markers import find_marked_pair
+from ieclid.tasks.markers import find_marked_pair, mark
 from ieclid.training.label_names import FALLBACKS, RENAMES
+from ieclid.training.recasing import is_lower_cased, recased
 
-# Tasks each annotation format gives; PHEE gives both halves of event extraction.
+# Tasks each annotation format gives; PHEE and OneIE (GENEVA) give both halves of event
+# extraction (`ee` runs them one after the other), DocRED sentences relation triples (`re`) and
+# the relation of each marked pair (`rc`).
 FORMAT_TASKS = {"conll": ("ner",), "records": ("ner",), "semeval": ("rc",), "fewrel": ("rc",),
-                "phee": ("ed", "eae"), "carb": ("openie",)}
+                "phee": ("ed", "eae"), "oneie": ("ed", "eae"), "carb": ("openie",),
+                "docred": ("re", "rc")}
 
 # Instruction pools: ADELIE's test-time wording first (what the adelie profile sends), then
 # paraphrases written for ieclid. {options} is the label list; {text} (where present) the text.
@@ -74,13 +81,21 @@ POOLS: dict[str, tuple[str, ...]] = {
         "The event trigger is marked with <event> and </event>. Extract the event's arguments and "
         "give each a role from the Roleset.\n\nRoleset: [{options}]\n",
     ),
+    "re": (
+        RE_FEW,
+        RE_ZERO.replace("Text: '{text}'", "{text}"),
+        "List every pair of entities in the text that stands in one of these relations, as "
+        "(subject; relation; object): [{options}].\n",
+        "{text}\n\nWhich relations from [{options}] does this text state, and between which entities?\n",
+    ),
     "openie": (
         OIE_INSTRUCTION.replace("{text}", "the text"),
         "Extract every relational tuple (predicate, subject, object, and time and place when the "
         "sentence gives them) from {text}.\n",
     ),
 }
-QUERIES = {"ner": NER_QUERY, "rc": RC_QUERY, "ed": ED_QUERY, "eae": EAE_QUERY, "openie": OIE_QUERY}
+QUERIES = {"ner": NER_QUERY, "rc": RC_QUERY, "re": RC_QUERY, "ed": ED_QUERY, "eae": EAE_QUERY,
+           "openie": OIE_QUERY}
 JSON_QUERY = "Please give the answer in json format."
 NATURAL_QUERY = 'Please answer in sentences, "[Answer]: "{mention}" is a {type}. "'
 
@@ -102,6 +117,9 @@ class Recipe:
     text_in_slot: float = 0.7  # where the instruction has a {text} slot, share that fills it
     rename: float = 0.0  # share of NER examples with about half their types under other names
     merge: float = 0.0  # share of NER examples whose specific types fall back to coarse ones
+    recase: float = 0.5  # share of a lower-cased source's examples given capitals (recasing.py)
+    negative_pairs: int = 2  # rc from relation triples: unrelated pairs per sentence at most
+    max_options: int = 30  # labels offered at most (gold ones always): 96 relations would crowd the prompt
 
 
 @dataclass(frozen=True)
@@ -128,9 +146,15 @@ def build(sources: list[Source], recipe: Recipe, general: list[dict] | None = No
     for source in sources:
         docs = read_annotated(source.path, "training")
         fmt = sniff_format(source.path, "training")
+        if is_lower_cased(docs):
+            docs = [recased(doc) if rng.random() < recipe.recase else doc for doc in docs]
+        given = source.schema or (oneie_schema(Path(source.path)) if fmt == "oneie" else None)
         for task in FORMAT_TASKS.get(fmt or "", ("ner",)):
-            schema = source.schema or schema_from_data(docs, task)
-            examples = [ex for doc in docs for ex in _examples(doc, task)]
+            schema = given or schema_from_data(docs, task)
+            examples = [ex for doc in docs for ex in _examples(doc, task, recipe, rng)]
+            if given:  # the data's tags as the schema names them (aliases: OtherPER as person)
+                mapping = demo_labels(docs, task, schema).mapping
+                examples = [relabelled(ex, mapping, keep_unknown=True) for ex in examples]
             made = [_chat(task, schema, ex, examples, recipe, rng) for ex in examples]
             made = [m for m, ex in zip(made, examples, strict=True)
                     if not _empty(task, ex) or rng.random() < recipe.na_keep]
@@ -150,17 +174,41 @@ def schema_from_data(docs: list[Annotated], task: str) -> Schema:
     """The label set a source uses, when no schema names it (no descriptions then)."""
     labels: set[str] = set()
     for doc in docs:
-        for ex in _examples(doc, task):
-            labels |= {label for _, label in ex.mentions}
+        for ex in doc.examples(task):
+            if task not in ("rc", "re"):  # entity types are not relations
+                labels |= {label for _, label in ex.mentions}
+            labels |= {label for _, label, _ in ex.triples}
             if ex.choice and ex.choice[0]:
                 labels.add(ex.choice[0])
-    if task == "rc":
+        if task == "rc":  # relation triples become marked pairs
+            labels |= {label for _, _, label in doc.triples}
+    if task in ("rc", "re"):
         return Schema("data", relations=tuple(RelationType(n) for n in sorted(labels)))
     return Schema("data", entities=tuple(Label(n) for n in sorted(labels)))
 
 
-def _examples(doc: Annotated, task: str) -> list[Example]:
-    return doc.examples(task) if task in ("ed", "eae") else [doc.example()]
+def _examples(doc: Annotated, task: str, recipe: Recipe, rng: random.Random) -> list[Example]:
+    if task == "rc" and doc.choice is None:  # relation triples, not a marked pair
+        return _marked_pairs(doc, recipe.negative_pairs, rng)
+    return doc.examples(task)
+
+
+def _marked_pairs(doc: Annotated, negatives: int, rng: random.Random) -> list[Example]:
+    """Relation triples as rc examples: each related pair marked <e1>/<e2> with its relation,
+    and up to `negatives` pairs of other entities that the annotation relates in no way."""
+    spans = [(start, end) for start, end, _ in doc.entities]
+    related = {(head, tail): label for head, tail, label in doc.triples}
+    texts = [doc.text[s:e] for s, e in spans]
+    pairs = [(h, t) for h in range(len(spans)) for t in range(len(spans))
+             if h != t and texts[h] != texts[t] and (h, t) not in related and (t, h) not in related
+             and not _overlap(spans[h], spans[t])]
+    chosen = [*related, *rng.sample(pairs, min(negatives, len(pairs)))]
+    return [Example(mark(doc.text, {"e1": spans[h], "e2": spans[t]}), choice=(related.get((h, t)), False))
+            for h, t in chosen if not _overlap(spans[h], spans[t])]
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
 
 
 def _empty(task: str, ex: Example) -> bool:
@@ -168,6 +216,8 @@ def _empty(task: str, ex: Example) -> bool:
         return not ex.choice or ex.choice[0] is None
     if task == "openie":
         return not ex.tuples
+    if task == "re":
+        return not ex.triples
     return not ex.mentions
 
 
@@ -186,6 +236,10 @@ def _form(task: str, schema: Schema, gold: set[str], recipe: Recipe, rng: random
     known = {lab.name for lab in labels}
     labels += [Label(name) for name in sorted(gold - known)]  # labels the data uses beyond the schema
     kept = [lab for lab in labels if lab.name in gold or rng.random() >= recipe.dropout]
+    if len(kept) > recipe.max_options:
+        others = [lab for lab in kept if lab.name not in gold]
+        spare = set(rng.sample(range(len(others)), max(0, recipe.max_options - (len(kept) - len(others)))))
+        kept = [lab for lab in kept if lab.name in gold] + [lab for n, lab in enumerate(others) if n in spare]
     merged: dict[str, str] = {}
     if task == "ner" and recipe.merge and rng.random() < recipe.merge:
         merged = {lab.name: FALLBACKS[lab.name] for lab in kept if FALLBACKS.get(lab.name) in known}
@@ -226,6 +280,8 @@ def _labels(task: str, schema: Schema) -> list[Label]:
     if task == "rc":  # directed relations in both directions, worded as the adelie profile does
         return [Label(r.verbalise(rev), r.description) for r in schema.relations
                 for rev in ((False, True) if r.roles else (False,))]
+    if task == "re":
+        return [Label(r.name, r.description) for r in schema.relations]
     if task == "eae":  # the roles of every event type, once each
         roles = {role.name: role for event in schema.events for role in event.roles}
         return list(roles.values()) or list(schema.entities)
@@ -282,12 +338,16 @@ def _unsafe(task: str, ex: Example) -> bool:
         return any(";" in part or "(" in part or ")" in part for t in ex.tuples for part in t)
     if task == "rc":
         return False  # the mentions are fixed by the markers; the parser matches them exactly
+    if task == "re":
+        return any(any(ch in part for ch in ";()") for h, _, t in ex.triples for part in (h, t))
     return any(";" in text or ":" in text for text, _ in ex.mentions)
 
 
 def _gold_labels(task: str, ex: Example, schema: Schema) -> set[str]:
     if task == "rc":
         return {_rc_option(ex, schema)} if ex.choice and ex.choice[0] else set()
+    if task == "re":
+        return {label for _, label, _ in ex.triples}
     return {label for _, label in ex.mentions}
 
 
@@ -312,6 +372,14 @@ def _answer(task: str, schema: Schema, ex: Example, form: _Form) -> str:
             triple = {"subject": pair.e1_text, "relation": label, "object": pair.e2_text}
             return "[Answer]: " + json.dumps(triple)
         return f"[Answer]: ({pair.e1_text}; {label}; {pair.e2_text})\n"
+    if task == "re":
+        # once each: a name mentioned twice in the sentence relates twice in the annotation
+        named = ((head, form.names.get(label, label), tail) for head, label, tail in ex.triples)
+        triples = list(dict.fromkeys(named))
+        if form.answers == "json":
+            objects = [{"subject": h, "relation": r, "object": t} for h, r, t in triples]
+            return "[Answer]: " + json.dumps(objects)
+        return "[Answer]: " + "".join(f"({h}; {r}; {t})\n" for h, r, t in triples)
     mentions = [(text, form.names.get(label, label)) for text, label in ex.mentions]
     if form.answers == "json":
         grouped: dict[str, list[str]] = {}
