@@ -187,7 +187,7 @@ def open_backend(settings: RunSettings, model_path: str, say: Callable[[str], No
 
         return OpenAIBackend(
             model_path, list(settings.base_urls), api_key=settings.api_key, timeout=settings.timeout,
-            seed=settings.seed,
+            seed=settings.seed, kind=settings.server_kind, notify=warn,
         )
     from ieclid.backends.in_process import LlamaCppBackend
 

@@ -64,6 +64,7 @@ class RunSettings:
     sequences: int | None = None  # in-process: answers decoded together (--parallel)
     api_key: str | None = None
     timeout: float = 300.0
+    server_kind: str = "auto"  # openai backend: where the grammar goes (backends/openai.py)
 
     @classmethod
     def from_options(cls, options: dict) -> RunSettings:
@@ -114,6 +115,8 @@ def check_settings(settings: RunSettings) -> None:
         raise UsageError("--lora is for the in-process backend; load the adapter in your server")
     if settings.backend != "openai" and (settings.base_urls or settings.concurrency):
         raise UsageError("--base-url and --concurrency are for --backend openai")
+    if settings.backend != "openai" and settings.server_kind != "auto":
+        raise UsageError("--server-kind is for --backend openai")
     if settings.backend == "openai" and not settings.base_urls:
         raise UsageError("--backend openai needs --base-url URL (one or more)")
     if settings.sequences and settings.backend == "openai":

@@ -3,9 +3,13 @@
 Prompts are rendered and counted here, with the GGUF's own chat template and tokenizer
 (its vocabulary only is loaded), and sent as raw text to `/v1/completions`, so a server
 running the same model answers exactly as the in-process backend does at temperature 0.
-The grammar goes with each request (`grammar`, as llama.cpp's servers read it), checked
-here first. Requests go round-robin over the servers; a failing server is retried with
-backoff on the next one, and a request that fails everywhere fails only its document.
+The grammar, checked here first, goes with each request where the server reads it:
+llama.cpp's servers in `grammar`, vLLM in `structured_outputs.grammar` (`guided_grammar`
+before vLLM 0.12, which removed it); the kind comes from what the server says of itself
+(`owned_by` of its models, vLLM's `/version`) or from --server-kind. A server that takes no
+grammar gets none, once said: its answers are parsed as they come. Requests go round-robin
+over the servers; a failing server is retried with backoff on the next one, and a request
+that fails everywhere fails only its document.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import re
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import orjson
@@ -32,6 +38,8 @@ if TYPE_CHECKING:
 RETRIES = 4  # attempts per request, spread over the servers
 BACKOFF = 0.5  # seconds before the second attempt; doubled after each failure
 OPENAI_HOST = "api.openai.com"
+SERVER_KINDS = ("llama.cpp", "vllm", "unconstrained")
+VLLM_WITHOUT_GUIDED_FIELDS = (0, 12)  # the version that took `guided_grammar` away
 
 
 def api_key_for(base_urls: list[str], given: str | None) -> str | None:
@@ -73,7 +81,11 @@ class OpenAIBackend(GgufText):
         api_key: str | None = None,
         timeout: float = 300.0,
         seed: int = 0,
+        kind: str = "auto",
+        notify: Callable[[str], None] | None = None,
     ) -> None:
+        """`kind`: one of SERVER_KINDS, or auto to ask the first server; `notify` hears, once,
+        that the answers will come unconstrained."""
         if not base_urls:
             raise UsageError("--backend openai needs --base-url URL (one or more)")
         self.base_urls = [_api_root(url) for url in base_urls]
@@ -84,7 +96,15 @@ class OpenAIBackend(GgufText):
         self._turn = itertools.cycle(range(len(self.base_urls)))
         self._lock = threading.Lock()
         self._logprobs = True  # dropped for servers that cannot give them
-        self.server_model = self._server_model()
+        models = self._request("GET", "/models", None).get("data") or []
+        # the model id the first reachable server serves (vLLM needs it in every request)
+        self.server_model = str(models[0].get("id")) if models else self.name
+        owner = str(models[0].get("owned_by", "")) if models else ""
+        self.kind = kind if kind != "auto" else "vllm" if owner == "vllm" else "llama.cpp"
+        self.grammar_field = self._grammar_field()
+        if self.grammar_field is None and notify:
+            notify("the server takes no grammar (--server-kind unconstrained): answers come "
+                   "unconstrained and are parsed as they are; some may not parse")
 
     def _load_vocabulary(self, model_path: str) -> None:
         """The GGUF's tokenizer and template only. llama.cpp then warns, at error level, that
@@ -92,11 +112,18 @@ class OpenAIBackend(GgufText):
         with quiet_llama():
             self._load_text(model_path, vocab_only=True)
 
-    def _server_model(self) -> str:
-        """The model id the first reachable server serves (vLLM needs it in every request)."""
-        answer = self._request("GET", "/models", None)
-        models = answer.get("data") or []
-        return str(models[0].get("id")) if models else self.name
+    def _grammar_field(self) -> str | None:
+        """Where a request carries the grammar on this kind of server (None: nowhere)."""
+        if self.kind == "unconstrained":
+            return None
+        if self.kind != "vllm":
+            return "grammar"
+        try:
+            version = str(self._request("GET", "/version", None, root=True).get("version", ""))
+        except IeclidError:
+            version = ""  # an unknown version is taken for a current one
+        numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
+        return "guided_grammar" if numbers and numbers < VLLM_WITHOUT_GUIDED_FIELDS else "structured_outputs"
 
     def complete(
         self, prompt: str, *, grammar: str | None, max_tokens: int, temperature: float = 0.0,
@@ -109,9 +136,15 @@ class OpenAIBackend(GgufText):
             "temperature": temperature, "seed": self.seed,
             "repeat_penalty": 1.0,  # llama-cpp-python's server defaults to 1.1
         }
-        if grammar:
+        if self.kind == "vllm":  # vLLM takes its defaults from the model's generation_config.json
+            body |= {"repetition_penalty": 1.0, "top_p": 1.0, "top_k": -1}
+            del body["repeat_penalty"]
+        if grammar and self.grammar_field:
             self.check_grammar(grammar)
-            body["grammar"] = grammar
+            if self.grammar_field == "structured_outputs":
+                body["structured_outputs"] = {"grammar": grammar}
+            else:
+                body[self.grammar_field] = grammar
         if self._logprobs:
             body["logprobs"] = 1
         try:
@@ -139,12 +172,14 @@ class OpenAIBackend(GgufText):
                 break
         return completion
 
-    def _request(self, method: str, path: str, body: dict | None) -> dict:
-        """One API call with retries over the servers; IeclidError when every attempt failed."""
+    def _request(self, method: str, path: str, body: dict | None, root: bool = False) -> dict:
+        """One API call with retries over the servers; IeclidError when every attempt failed.
+        `root`: the path is under the server's root, not its /v1."""
         problems: list[str] = []
         for attempt in range(max(RETRIES, len(self.base_urls))):
             with self._lock:
-                url = self.base_urls[next(self._turn)] + path
+                base = self.base_urls[next(self._turn)]
+                url = (base.removesuffix("/v1") if root else base) + path
             try:
                 return self._send(method, url, body)
             except _Retryable as exc:

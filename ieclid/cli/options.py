@@ -143,6 +143,13 @@ class BackendName(StrEnum):
     openai = "openai"
 
 
+class ServerKind(StrEnum):
+    auto = "auto"
+    llama_cpp = "llama.cpp"
+    vllm = "vllm"
+    unconstrained = "unconstrained"
+
+
 BACKEND = typer.Option(
     BackendName.llama_cpp, "--backend",
     help="llama-cpp: the model in this process. openai: OpenAI-compatible servers (--base-url); "
@@ -167,6 +174,11 @@ API_KEY = typer.Option(
     "https://api.openai.com.",
 )
 TIMEOUT = typer.Option(300.0, "--timeout", help="openai backend: seconds to wait for one answer.")
+SERVER_KIND = typer.Option(
+    ServerKind.auto, "--server-kind",
+    help="openai backend: how the servers take the grammar: llama.cpp's `grammar` field, vLLM's "
+    "structured outputs, or none (answers then come unconstrained); auto asks the server.",
+)
 
 
 # The options of a model run (`extract`, `eval`), in the order --help lists them: name -> (type,
@@ -183,7 +195,7 @@ RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "seed": (int, SEED), "temperature": (float, TEMPERATURE), "grammar": (bool, GRAMMAR),
     "verbatim": (bool | None, VERBATIM), "quiet": (bool, QUIET), "backend_name": (BackendName, BACKEND),
     "base_url": (list[str], BASE_URL), "parallel": (int, PARALLEL), "concurrency": (int, CONCURRENCY),
-    "api_key": (str, API_KEY), "timeout": (float, TIMEOUT),
+    "api_key": (str, API_KEY), "timeout": (float, TIMEOUT), "server_kind": (ServerKind, SERVER_KIND),
 }
 
 # The recipe options of `train sft` and `train dpo`; see RECIPE_KEYS for what they override.
