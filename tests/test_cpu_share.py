@@ -39,6 +39,19 @@ def test_a_busy_neighbour_takes_a_thread_and_gives_it_back(monkeypatch):
     assert share.now() == 2
 
 
+def test_the_first_count_comes_from_the_models_loading(monkeypatch):
+    machine = Machine(monkeypatch)
+    share = CpuShare(2)
+    machine.second(own=0.5, others=1.0, seconds=0.1)  # too short a time to tell
+    assert share.now() == 2
+    machine.second(own=0.5, others=1.0, seconds=0.2)  # loading beside a spinning neighbour
+    assert share.now() == 1
+    machine.second(own=1.0, others=0.0, seconds=0.5)  # then every second, as before
+    assert share.now() == 1
+    machine.second(own=2.0, others=0.0, seconds=0.5)
+    assert share.now() == 2
+
+
 def test_the_count_stays_within_one_and_the_most(monkeypatch):
     machine = Machine(monkeypatch)
     share = CpuShare(1)

@@ -18,6 +18,9 @@ import time
 # How often the count is reconsidered: long enough that the clock ticks (1/100 s) make it exact
 # to a few percent, short enough to follow a neighbour starting or ending.
 EVERY_SECONDS = 1.0
+# The first count comes sooner, from the time the model took to load: a short run beside a busy
+# process would otherwise spend its first second, its prompts' heaviest, at the wrong count.
+FIRST_SECONDS = 0.2
 
 
 def usable_cores() -> int:
@@ -53,14 +56,16 @@ class CpuShare:
     def __init__(self, most: int) -> None:
         self.most = self.threads = max(1, most)
         self._last = self._sample()
+        self._wait = FIRST_SECONDS
 
     def _sample(self) -> tuple[float, float, float, int] | None:
         machine = machine_busy()
         return None if machine is None else (time.monotonic(), machine[0], own_cpu_seconds(), machine[1])
 
     def now(self) -> int:
-        """The count to decode with, reconsidered at most every EVERY_SECONDS."""
-        if self._last is None or time.monotonic() - self._last[0] < EVERY_SECONDS:
+        """The count to decode with, reconsidered at most every EVERY_SECONDS (the first time
+        after FIRST_SECONDS)."""
+        if self._last is None or time.monotonic() - self._last[0] < self._wait:
             return self.threads
         sample = self._sample()
         if sample is None:
@@ -68,5 +73,5 @@ class CpuShare:
         wall, busy, own = (now - then for now, then in zip(sample[:3], self._last[:3], strict=True))
         others = max(0.0, busy - own) / wall  # cores' worth of other processes' work
         self.threads = max(1, min(self.most, round(sample[3] - others)))
-        self._last = sample
+        self._last, self._wait = sample, EVERY_SECONDS
         return self.threads
