@@ -84,21 +84,31 @@ def with_bundled_adapter(settings: RunSettings) -> RunSettings:
     return replace(settings, lora=bundled_adapter(settings.model))
 
 
-def open_extractor(settings: RunSettings, say: Callable[[str], None] | None = None):
-    """Check everything cheap first, then load the model; returns (extractor, backend). `say`
-    hears what is being done (reading demonstrations, loading the model, making its CPU copy),
-    for a progress display."""
+def check_run(settings: RunSettings, say: Callable[[str], None] | None = None):
+    """Everything a run needs that is cheap to check, before a model loads: the settings (with
+    the default model's adapter), schema, request, demonstrations and model file, and the
+    digest its records will carry."""
+    from ieclid.backends.gguf_text import check_gguf
     from ieclid.models import resolve_model
 
-    say = say or (lambda _stage: None)
     check_settings(settings)
     settings = with_bundled_adapter(settings)
     schema = resolve_schema(settings)
     request = resolve_request(settings)
-    if settings.demos:
+    if settings.demos and say:
         say("reading demonstrations")
     demos = load_demos(settings, schema)
     model_path = resolve_model(settings.model)
+    check_gguf(model_path)  # the digest names the file by its size
+    return settings, schema, request, demos, model_path, settings_digest(settings, model_path)
+
+
+def open_extractor(settings: RunSettings, say: Callable[[str], None] | None = None):
+    """Check everything cheap first, then load the model; returns (extractor, backend). `say`
+    hears what is being done (reading demonstrations, loading the model, making its CPU copy),
+    for a progress display."""
+    say = say or (lambda _stage: None)
+    settings, schema, request, demos, model_path, digest = check_run(settings, say)
     say("loading the model")
     backend = open_backend(settings, model_path, say)
     metadata = dict(backend.metadata)
@@ -131,7 +141,7 @@ def open_extractor(settings: RunSettings, say: Callable[[str], None] | None = No
         temperature=settings.temperature,
         grammar=settings.grammar,
         request=request,
-        digest=settings_digest(settings, model_path),
+        digest=digest,
     )
     return Extractor(backend, profile, options), backend
 

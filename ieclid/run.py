@@ -17,6 +17,9 @@ from ieclid.resume import Resume
 
 T = TypeVar("T")
 R = TypeVar("R")
+# Where records come from: documents in, their records out in input order (extract_records
+# here, or a pool of Ray actors: run_ray.py).
+RecordSource = Callable[[Iterable[Document]], Iterator[dict]]
 
 
 def extract_each(
@@ -104,7 +107,8 @@ def resume_target(output: str | None, layout: str = "jsonl") -> str:
 
 
 def extract_to(
-    extractor: Extractor,
+    records_of: RecordSource,
+    digest: str,
     documents: Iterable[Document],
     output: str | None,
     *,
@@ -113,26 +117,22 @@ def extract_to(
     inputs: Iterable[str] = (),
     stdout: BinaryIO | None = None,
     on_record: Callable[[dict], None] | None = None,
-    on_part: Callable[[], None] | None = None,
-    in_flight: int = 1,
     layout: str = "jsonl",
 ) -> tuple[int, int]:
-    """Write one record per document to `output` (a file; None or - for `stdout`); returns how
-    many documents failed and how many records were written. With `resume`, documents whose
-    records `output` (or what killed runs left beside it) holds are not extracted again: their
-    records are written in their place, and on an interrupt all of them not written yet are.
-    `layout`: how records are written (record_text.FORMATS); a resumed output is JSON Lines."""
+    """Write one record per document, made by `records_of` with settings of `digest`, to `output`
+    (a file; None or - for `stdout`); returns how many documents failed and how many records
+    were written. With `resume`, documents whose records `output` (or what killed runs left
+    beside it) holds are not extracted again: their records are written in their place, and on
+    an interrupt all of them not written yet are. `layout`: how records are written
+    (record_text.FORMATS); a resumed output is JSON Lines."""
     # Read before a new file is made.
-    done = Resume(resume_target(output, layout), extractor.options.digest or "") if resume else None
+    done = Resume(resume_target(output, layout), digest) if resume else None
     if done is not None:
         print(f"ieclid: resuming: {len(done)} documents done in {output}", file=sys.stderr)
     writer = JsonlWriter(output, overwrite=overwrite, inputs=inputs, stdout=stdout, layout=layout)
     failed = 0
     try:
-        if done is None:
-            records = extract_records(extractor, documents, in_flight, on_part)
-        else:
-            records = done.merged(extract_records(extractor, done.pending(documents), in_flight, on_part))
+        records = records_of(documents) if done is None else done.merged(records_of(done.pending(documents)))
         try:
             for record in records:
                 writer.write(record)

@@ -104,9 +104,11 @@ def predictions_path(gold: str, task: str, save: str | None) -> str:
 def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> list[dict | None]:
     """Extract from the gold texts (rc: with their markers) as `ieclid extract` does, writing each
     record to `save` as it comes; with `resume`, the records `save` holds are reused."""
+    from functools import partial
+
     from ieclid.assembly import open_extractor
     from ieclid.documents import Document
-    from ieclid.run import extract_to
+    from ieclid.run import extract_records, extract_to
 
     with stages(quiet) as say:
         extractor, backend = open_extractor(settings, say)
@@ -119,8 +121,10 @@ def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> lis
                 tracker(record)
 
             texts = (Document(doc.id, doc.text) for doc in documents)
-            extract_to(extractor, texts, save, resume=resume, on_record=on_record, on_part=tracker.part,
-                       in_flight=settings.in_flight)
+            records_of = partial(extract_records, extractor, in_flight=settings.in_flight,
+                                 on_part=tracker.part)
+            extract_to(records_of, extractor.options.digest or "", texts, save, resume=resume,
+                       on_record=on_record)
     finally:
         backend.close()
     return records[: len(documents)]  # then any the saved file held of other documents

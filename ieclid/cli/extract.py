@@ -16,6 +16,11 @@ from ieclid.record_text import FORMATS
 Layout = StrEnum("Layout", {name: name for name in ("auto", *FORMATS)})  # type: ignore[misc]
 
 
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 @app.command(no_args_is_help=True)
 @with_options(RUN_OPTIONS)
 def extract(
@@ -42,16 +47,35 @@ def extract(
         help="jsonl: one JSON object per document; pretty: the document's id, then a line per item "
         "(label, text, offsets, score); tsv: a row per item. auto: pretty on a terminal, else jsonl.",
     ),
+    engine: Engine = typer.Option(
+        Engine.local, "--engine",
+        help="local: this process holds the model. ray: a pool of Ray actors, each holding one, "
+        "reads and extracts the documents (pip install 'ieclid[ray]'; docs/models.md).",
+    ),
+    ray_address: str = typer.Option(
+        None, "--ray-address", help="--engine ray: the cluster (default: RAY_ADDRESS, or a Ray started here)."
+    ),
+    actors: int = typer.Option(
+        None, "--actors",
+        help="--engine ray: models at work at once (default: one per GPU, or per CPU at --threads each).",
+    ),
     event_type: str = EVENT_TYPE,
     **options: Any,
 ) -> int:
     """Extract entities, relations, events, open tuples or a table; one JSON object per document."""
+    from functools import partial
+
     from ieclid.assembly import open_extractor
     from ieclid.documents import count_documents, read_documents, resolve_inputs
     from ieclid.errors import UsageError
     from ieclid.outputs import check_output, records_stdout
-    from ieclid.run import extract_to, resume_target
+    from ieclid.run import extract_records, extract_to, resume_target
     from ieclid.settings import RunSettings
+
+    if engine is not Engine.ray and (ray_address or actors):
+        raise UsageError("--ray-address and --actors are for --engine ray")
+    if engine is Engine.ray and resume:
+        raise UsageError("--resume is for --engine local; a Ray run writes its output anew")
 
     settings = RunSettings.from_options({**options, "event_type": event_type})
     paths = resolve_inputs(inputs, glob)
@@ -68,18 +92,27 @@ def extract(
     quiet = options["quiet"]
     with records_stdout() as stdout:
         with stages(quiet) as say:
-            extractor, backend = open_extractor(settings, say)
+            if engine is Engine.ray:
+                source = ray_source(settings, paths, lines, ray_address, actors, say)
+            else:
+                extractor, source = open_extractor(settings, say)
         try:
             # Counting --lines reads the files once more: only for a bar that is shown.
             total = count_documents(paths, lines) if shown(quiet) else None
             with progress(total, quiet, "extracting") as tracker:
+                if engine is Engine.ray:
+                    records_of, digest = source.records, source.digest
+                else:
+                    records_of = partial(extract_records, extractor, in_flight=settings.in_flight,
+                                         on_part=tracker.part)
+                    digest = extractor.options.digest or ""
                 failed, written = extract_to(
-                    extractor, read_documents(paths, lines=lines), output, resume=resume,
+                    records_of, digest, read_documents(paths, lines=lines), output, resume=resume,
                     overwrite=overwrite or resume, inputs=paths, stdout=stdout, on_record=tracker,
-                    on_part=tracker.part, in_flight=settings.in_flight, layout=chosen,
+                    layout=chosen,
                 )
         finally:
-            backend.close()
+            source.close()
     if shown(quiet):
         print(tracker.summary(), file=sys.stderr)
     if failed:
@@ -88,3 +121,13 @@ def extract(
         return 1
     return 0
 
+
+
+def ray_source(settings, paths: list[str], lines: bool, address: str | None, actors: int | None, say):
+    """The Ray actors' records, after the checks a local run makes before its model loads."""
+    from ieclid.assembly import check_run
+    from ieclid.run_ray import RayRecords
+
+    digest = check_run(settings, say)[-1]
+    say("starting Ray")
+    return RayRecords(settings, digest, paths, lines, address, actors)
