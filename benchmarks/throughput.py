@@ -9,9 +9,12 @@ includes loading the model and its peak memory is its own. Prints one JSON objec
 run: sentences/s, prompt and completion tokens, entity F1, peak RSS, speed-up,
 and the compute floor for ieclid's work (new prompt tokens at the measured prompt rate plus
 the decoded completion tokens, those the grammar forced up to its end left out, at the rate
-llama.cpp measures here for a batch of --parallel sequences, both measured just before
-ieclid's run). This shared machine's speed drifts by a fifth between runs, so --repeats
-alternates the two sides and reports the medians too.
+llama.cpp measures here for a batch of --parallel sequences, both measured just after
+ieclid's run at the context its prompts had: the prompt rate after the prefix its prompts
+shared on average, the generation rate after a prompt of their average length, since every
+token attends to all before it and a 4-shot prompt's demonstrations cost each step time).
+This shared machine's speed drifts by a fifth between runs, so --repeats alternates the two
+sides and reports the medians too.
 
 On the CPU, ieclid runs a small Q4_1 model (the embedded one) as its Q8_0 copy (`--cpu-copy`,
 its default; made before the timed runs), with the adapter merged into it, so the floor's rates
@@ -70,10 +73,11 @@ def run(command: list[str]) -> tuple[list[dict], float, float]:
     return records, seconds, usage.ru_maxrss / 1024
 
 
-def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0,
-          repeats: int = 5, lora: str | None = None) -> tuple[float, float]:
-    """Prompt rate, and generation rate of `parallel` sequences decoded together (one
-    llama_decode per step, nothing else), in tokens/s, of this model here: the best of
+def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0, repeats: int = 5,
+          lora: str | None = None, prefix: int = 0, context: int = 0) -> tuple[float, float]:
+    """Prompt rate after `prefix` tokens already in the cache, and generation rate of `parallel`
+    sequences decoded together after a shared prompt of `context` tokens (one llama_decode
+    per step, nothing else), in tokens/s, of this model here: the best of
     `repeats` short bursts, since a burst shares the CPU with whatever else runs (single
     measurements here spread from 218 to 351 tokens/s) and the floor is what the CPU can do.
 
@@ -85,29 +89,33 @@ def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0,
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(_rates, model, threads, parallel, gpu_layers, repeats, lora).result()
+        return pool.submit(_rates, model, threads, parallel, gpu_layers, repeats, lora, prefix,
+                           context).result()
 
 
 def _rates(model: str, threads: int, parallel: int, gpu_layers: int, repeats: int,
-           lora: str | None) -> tuple[float, float]:
+           lora: str | None, prefix: int, context: int) -> tuple[float, float]:
     import llama_cpp
 
     keys = key_type(llama_cpp, "auto", model, cpu=gpu_layers == 0)  # the keys' type ieclid runs with
     with weights_off_amx():
-        llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_threads=threads, n_threads_batch=threads,
-                              n_gpu_layers=gpu_layers, type_k=keys, lora_path=lora, verbose=False)
-    text = " ".join(d.text for d in list(read_conll(DATA / "dev.conll"))[:40])
-    tokens = llm.tokenize(text.encode())[:512]
+        llm = llama_cpp.Llama(model_path=model, n_ctx=prefix + 1024, n_threads=threads,
+                              n_threads_batch=threads, n_gpu_layers=gpu_layers, type_k=keys,
+                              lora_path=lora, verbose=False)
+    text = " ".join(d.text for d in list(read_conll(DATA / "dev.conll"))[:200])
+    tokens = llm.tokenize(text.encode())[: max(prefix, context) + 512]
     prompt_rate = 0.0
     for _ in range(repeats):
         llm.reset()
+        if prefix:
+            llm.eval(tokens[:prefix])
         started = time.perf_counter()
-        llm.eval(tokens)
-        prompt_rate = max(prompt_rate, len(tokens) / (time.perf_counter() - started))
+        llm.eval(tokens[prefix : prefix + 512])
+        prompt_rate = max(prompt_rate, 512 / (time.perf_counter() - started))
     llm.close()
 
     params = llama_cpp.llama_context_default_params()
-    params.n_ctx, params.n_seq_max, params.kv_unified = 2048, parallel, True
+    params.n_ctx, params.n_seq_max, params.kv_unified = context + 2048, parallel, True
     params.n_threads = params.n_threads_batch = threads
     params.type_k = keys
     weights_params = model_params()
@@ -118,15 +126,22 @@ def _rates(model: str, threads: int, parallel: int, gpu_layers: int, repeats: in
     if adapter:
         llama_cpp.llama_set_adapters_lora(ctx, (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter), 1,
                                           (ctypes.c_float * 1)(1.0))
-    batch = llama_cpp.llama_batch_init(parallel, 0, 1)
+    batch = llama_cpp.llama_batch_init(max(parallel, 512), 0, parallel)
     steps = 64
     generation_rate = 0.0
+    memory = llama_cpp.llama_get_memory(ctx)
     for _ in range(repeats):
-        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
+        llama_cpp.llama_memory_clear(memory, True)
+        for start in range(0, context, 512):  # the shared prompt, in every sequence
+            piece = tokens[start : min(context, start + 512)]
+            for row, token in enumerate(piece):
+                set_row(batch, row, token, start + row, tuple(range(parallel)), False)
+            batch.n_tokens = len(piece)
+            llama_cpp.llama_decode(ctx, batch)
         started = time.perf_counter()
         for step in range(steps):
             for seq in range(parallel):
-                set_row(batch, seq, tokens[step], step, (seq,), True)
+                set_row(batch, seq, tokens[step], context + step, (seq,), True)
             batch.n_tokens = parallel
             llama_cpp.llama_decode(ctx, batch)
         generation_rate = max(generation_rate, steps * parallel / (time.perf_counter() - started))
@@ -204,8 +219,6 @@ def measure(args, name: str, model: str, lora: str | None, weights: str, applied
                                     str(sentences), ",".join(schema.entity_names), demos_path,
                                     str(args.threads), str(args.n_gpu_layers), *([lora] if lora else [])])
         for parallel in args.parallel:
-            # just before the run: the machine drifts
-            measured = rates(weights, args.threads, parallel, args.n_gpu_layers, lora=applied)
             ours, o_sec, o_mem = run([
                 sys.executable, "-m", "ieclid", "extract", "--lines", "-q", "--schema", "wnut17",
                 "--threads", str(args.threads), "--model", name, "--parallel", str(parallel),
@@ -213,11 +226,20 @@ def measure(args, name: str, model: str, lora: str | None, weights: str, applied
                 "--cpu-copy" if args.cpu_copy else "--no-cpu-copy",
                 str(sentences), *extra,
             ])
+            # just after the run (the machine drifts), at the context the run's prompts had
+            prefix = round(statistics.mean(r["usage"].get("cached_prompt_tokens", 0) for r in ours))
+            context = round(statistics.mean(r["usage"]["prompt_tokens"] for r in ours))
+            measured = rates(weights, args.threads, parallel, args.n_gpu_layers, lora=applied,
+                             prefix=prefix, context=context)
+            at_start = rates(weights, args.threads, parallel, args.n_gpu_layers, lora=applied)
             result = {
                 "model": name, "shots": shots, "sentences": len(gold), "parallel": parallel,
                 "repeat": repeat, "ieclid_model": ours[0]["model"] if ours else None,
                 "script": summary(gold, script, s_sec, s_mem),
                 "ieclid": summary(gold, ours, o_sec, o_mem, measured),
+                "context": [prefix, context],
+                "time_over_floor_at_empty_cache":
+                    summary(gold, ours, o_sec, o_mem, at_start)["time_over_floor"],
                 "speedup": round(s_sec / o_sec, 2),
                 "model_mb": round(Path(model).stat().st_size / 2**20),
                 "ieclid_weights_mb": round(Path(weights).stat().st_size / 2**20),
