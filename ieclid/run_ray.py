@@ -44,10 +44,12 @@ def import_ray():
 class RayRecords:
     """Records of the documents in `paths` (read as `read_documents` reads them) extracted on a
     Ray cluster (`address`; None: RAY_ADDRESS, or a Ray started here for the run) by `actors`
-    actors (None: one per GPU the cluster has, or as many as its CPUs hold at `--threads` each)."""
+    actors (None: one per GPU the cluster has, or as many as its CPUs hold at `--threads` each).
+    With `read_here` the documents given to `records` are the ones extracted (a resumed run's,
+    those not done yet), read here instead of on the workers."""
 
     def __init__(self, settings: RunSettings, digest: str, paths: list[str], lines: bool = False,
-                 address: str | None = None, actors: int | None = None) -> None:
+                 address: str | None = None, actors: int | None = None, read_here: bool = False) -> None:
         if actors is not None and actors < 1:
             raise UsageError("--actors must be at least 1")
         ray = import_ray()
@@ -72,11 +74,14 @@ class RayRecords:
             actors = int(held)
         self.actors = max(1, actors)
         self.settings, self.digest, self.paths, self.lines = settings, digest, paths, lines
+        self.read_here = read_here
 
     def records(self, documents: Iterable[Document]) -> Iterator[dict]:
         """Records in input order. `documents` (read from `paths` here) are taken only from
-        standard input; files are read on the workers (`dataset`)."""
+        standard input or with `read_here`; files are otherwise read on the workers (`dataset`)."""
         dataset = self.dataset(documents)
+        if dataset is None:
+            return  # nothing to extract (a resumed run whose documents are all done)
         for name in ("ray", "ray.data"):  # its progress lines are not ieclid's
             logging.getLogger(name).setLevel(logging.ERROR)
         extracted = dataset.map_batches(
@@ -90,16 +95,17 @@ class RayRecords:
                 yield orjson.loads(line)
 
     def dataset(self, documents: Iterable[Document]):
-        """The documents as a Ray Dataset, in input order."""
+        """The documents as a Ray Dataset, in input order; None when there are none."""
         context = self.ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
         context.print_on_execution_start = False
-        if "-" not in self.paths:
+        if "-" not in self.paths and not self.read_here:
             from ieclid.run_ray_source import DocumentSource
 
             return self.ray.data.read_datasource(DocumentSource(self.paths, self.lines), num_cpus=READ_CPUS)
-        return self.ray.data.from_items([row_of(doc) for doc in documents])
+        rows = [row_of(doc) for doc in documents]
+        return self.ray.data.from_items(rows) if rows else None
 
     def close(self) -> None:
         if self.started_here:

@@ -38,12 +38,24 @@ def test_two_actors_give_the_local_runs_records(tmp_path):
     assert len(comparable(out.read_text())) == len(SENTENCES)
 
 
+def test_a_resumed_ray_run_extracts_only_what_is_not_done(tmp_path):
+    text = tmp_path / "news.txt"
+    text.write_text("\n".join(SENTENCES[:3]) + "\n")
+    out = tmp_path / "out.jsonl"
+    first = ieclid("extract", "-q", "--lines", "--engine", "ray", "--actors", "1", "-o", str(out), str(text))
+    assert first.returncode == 0, first.stderr
+    text.write_text("\n".join(SENTENCES) + "\n")  # three more lines since
+    resumed = ieclid("extract", "-q", "--lines", "--engine", "ray", "--actors", "1", "--resume", "-o", str(out),
+                     str(text))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming: 3 documents done" in resumed.stderr
+    local = ieclid("extract", "-q", "--lines", str(text))
+    assert comparable(out.read_text()) == comparable(local.stdout)
+
+
 def test_ray_options_are_checked_before_anything_starts(tmp_path):
     text = tmp_path / "a.txt"
     text.write_text("Anna flew to Paris.\n")
-    out = tmp_path / "out.jsonl"
-    assert_one_line_error(ieclid("extract", "--engine", "ray", "--resume", "-o", str(out), str(text)), 2,
-                          "--resume is for --engine local")
     assert_one_line_error(ieclid("extract", "--actors", "2", str(text)), 2, "are for --engine ray")
     assert_one_line_error(ieclid("extract", "--engine", "ray", "--actors", "0", str(text)), 2,
                           "--actors must be at least 1")

@@ -74,8 +74,6 @@ def extract(
 
     if engine is not Engine.ray and (ray_address or actors):
         raise UsageError("--ray-address and --actors are for --engine ray")
-    if engine is Engine.ray and resume:
-        raise UsageError("--resume is for --engine local; a Ray run writes its output anew")
 
     settings = RunSettings.from_options({**options, "event_type": event_type})
     paths = resolve_inputs(inputs, glob)
@@ -93,7 +91,7 @@ def extract(
     with records_stdout() as stdout:
         with stages(quiet) as say:
             if engine is Engine.ray:
-                source = ray_source(settings, paths, lines, ray_address, actors, say)
+                source = ray_source(settings, paths, lines, ray_address, actors, say, resume)
             else:
                 extractor, source = open_extractor(settings, say)
         try:
@@ -123,11 +121,13 @@ def extract(
 
 
 
-def ray_source(settings, paths: list[str], lines: bool, address: str | None, actors: int | None, say):
-    """The Ray actors' records, after the checks a local run makes before its model loads."""
+def ray_source(settings, paths: list[str], lines: bool, address: str | None, actors: int | None, say,
+               resume: bool):
+    """The Ray actors' records, after the checks a local run makes before its model loads. A
+    resumed run reads its documents here, to give the actors only those not done."""
     from ieclid.assembly import check_run
     from ieclid.run_ray import RayRecords
 
     digest = check_run(settings, say)[-1]
     say("starting Ray")
-    return RayRecords(settings, digest, paths, lines, address, actors)
+    return RayRecords(settings, digest, paths, lines, address, actors, read_here=resume)
