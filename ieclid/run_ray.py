@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 
 import orjson
@@ -110,6 +110,18 @@ class RayRecords:
     def close(self) -> None:
         if self.started_here:
             self.ray.shutdown()
+
+
+def open_ray(settings: RunSettings, paths: list[str], lines: bool = False, address: str | None = None,
+             actors: int | None = None, say: Callable[[str], None] | None = None,
+             read_here: bool = False) -> RayRecords:
+    """RayRecords for a run, after the checks a local run makes before its model loads."""
+    from ieclid.assembly import check_run
+
+    digest = check_run(settings, say)[-1]
+    if say:
+        say("starting Ray")
+    return RayRecords(settings, digest, paths, lines, address, actors, read_here)
 
 
 def check_reachable(address: str, seconds: float = 5.0) -> None:

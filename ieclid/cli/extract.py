@@ -91,7 +91,10 @@ def extract(
     with records_stdout() as stdout:
         with stages(quiet) as say:
             if engine is Engine.ray:
-                source = ray_source(settings, paths, lines, ray_address, actors, say, resume)
+                from ieclid.run_ray import open_ray
+
+                # a resumed run reads its documents here, to give the actors only those not done
+                source = open_ray(settings, paths, lines, ray_address, actors, say, read_here=resume)
             else:
                 extractor, source = open_extractor(settings, say)
         try:
@@ -118,16 +121,3 @@ def extract(
             print(f"ieclid: {failed} of {written} documents failed", file=sys.stderr)
         return 1
     return 0
-
-
-
-def ray_source(settings, paths: list[str], lines: bool, address: str | None, actors: int | None, say,
-               resume: bool):
-    """The Ray actors' records, after the checks a local run makes before its model loads. A
-    resumed run reads its documents here, to give the actors only those not done."""
-    from ieclid.assembly import check_run
-    from ieclid.run_ray import RayRecords
-
-    digest = check_run(settings, say)[-1]
-    say("starting Ray")
-    return RayRecords(settings, digest, paths, lines, address, actors, read_here=resume)
