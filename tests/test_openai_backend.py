@@ -1,15 +1,13 @@
 """`--backend openai` against llama-cpp-python's own OpenAI-compatible server on loopback."""
 
-import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from json_server import JsonHandler, serve
 from test_cli import assert_one_line_error, ieclid, records
 
 from ieclid.models import embedded_model_path
@@ -131,31 +129,20 @@ def test_dead_servers_are_skipped_and_failures_stay_per_document(server, tmp_pat
 def test_a_failing_server_fails_only_its_documents(tmp_path):
     """A server that lists a model but answers every completion with HTTP 500."""
 
-    class Failing(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
+    class Failing(JsonHandler):
         def do_GET(self) -> None:
-            self._answer(200, {"data": [{"id": "broken"}]})
+            self.answer(200, {"data": [{"id": "broken"}]})
 
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self._answer(500, {"error": "out of memory"})
+            self.body()
+            self.answer(500, {"error": "out of memory"})
 
-        def _answer(self, status: int, payload: dict) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd, url = serve(Failing)
     text = tmp_path / "news.txt"
     text.write_text("\n".join(SENTENCES) + "\n")
     try:
         result = ieclid("extract", "--lines", "--quiet", "--backend", "openai", "--concurrency", "3",
-                        "--base-url", f"http://127.0.0.1:{httpd.server_address[1]}", str(text))
+                        "--base-url", url, str(text))
     finally:
         httpd.shutdown()
     assert result.returncode == 1 and "Traceback" not in result.stderr

@@ -1,10 +1,7 @@
 """`--backend openai`: the grammar goes where each kind of server reads it (a recording server)."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
+from json_server import JsonHandler, serve
 from test_cli import assert_one_line_error, ieclid, records
 
 SENTENCES = ["Angela Merkel met Emmanuel Macron in Paris.", "Apple opened an office in Berlin."]
@@ -15,34 +12,23 @@ def recording_server(owned_by: str, version: str | None):
     None), answers every completion with the same entity, and keeps the request bodies."""
     bodies: list[dict] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
+    class Recording(JsonHandler):
         def do_GET(self) -> None:
             if self.path == "/v1/models":
-                self._answer(200, {"data": [{"id": "served", "owned_by": owned_by}]})
+                self.answer(200, {"data": [{"id": "served", "owned_by": owned_by}]})
             elif self.path == "/version" and version:
-                self._answer(200, {"version": version})
+                self.answer(200, {"version": version})
             else:
-                self._answer(404, {"error": "not found"})
+                self.answer(404, {"error": "not found"})
 
         def do_POST(self) -> None:
-            bodies.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+            bodies.append(self.body())
             answer = '{"entities": [{"text": "Angela Merkel", "label": "person"}]}'  # the chat-json profile's
-            self._answer(200, {"choices": [{"text": answer, "finish_reason": "stop"}],
-                               "usage": {"prompt_tokens": 10, "completion_tokens": 5}})
+            self.answer(200, {"choices": [{"text": answer, "finish_reason": "stop"}],
+                              "usage": {"prompt_tokens": 10, "completion_tokens": 5}})
 
-        def _answer(self, status: int, payload: dict) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}", bodies
+    httpd, url = serve(Recording)
+    return httpd, url, bodies
 
 
 def run_against(tmp_path, owned_by: str, version: str | None, *options: str):
