@@ -100,9 +100,9 @@ class RayRecords:
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
         context.print_on_execution_start = False
-        if "-" not in self.paths and not self.read_here:
-            from ieclid.run_ray_source import DocumentSource
+        from ieclid.run_ray_source import DocumentSource, row_of
 
+        if "-" not in self.paths and not self.read_here:
             return self.ray.data.read_datasource(DocumentSource(self.paths, self.lines), num_cpus=READ_CPUS)
         rows = [row_of(doc) for doc in documents]
         return self.ray.data.from_items(rows) if rows else None
@@ -139,17 +139,6 @@ def check_reachable(address: str, seconds: float = 5.0) -> None:
         raise IeclidError(f"--engine ray: no Ray cluster answers at {address} ({why})") from None
 
 
-def row_of(doc: Document) -> dict:
-    """A document as a row of the dataset (Arrow has no None-or-dict columns: "" for none)."""
-    return {"id": doc.id, "text": doc.text, "error": doc.error or "",
-            "source": orjson.dumps(doc.source).decode() if doc.source else ""}
-
-
-def document_of(row: dict) -> Document:
-    return Document(row["id"], row["text"], row["error"] or None,
-                    orjson.loads(row["source"]) if row["source"] else None)
-
-
 class _Actor:
     """One model, loaded once, extracting batch after batch as a local run does."""
 
@@ -163,6 +152,7 @@ class _Actor:
         import pyarrow as pa
 
         from ieclid.run import extract_records
+        from ieclid.run_ray_source import document_of
 
         documents = [document_of(row) for row in batch.to_pylist()]
         records = extract_records(self.extractor, documents, self.run.in_flight)

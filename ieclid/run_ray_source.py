@@ -1,4 +1,5 @@
-"""The documents of a `--engine ray` run as a Ray Data source: read tasks run ieclid's readers
+"""The documents of a `--engine ray` run as a Ray Data source (and as rows: `row_of`,
+`document_of`): read tasks run ieclid's readers
 (`read_documents`, `--lines` alike) on the workers, a group of consecutive files each, and give
 their documents in blocks, so that reading streams and the order is the input's. Imported only
 once Ray is (run_ray.py), since the class derives from Ray's."""
@@ -9,14 +10,26 @@ import os
 from collections.abc import Iterator
 from functools import partial
 
+import orjson
 from ray.data import DataContext
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
-from ieclid.documents import read_documents
+from ieclid.documents import Document, read_documents
 
 # Documents per block a read task gives: blocks stream to the actors as they are read.
 BLOCK_DOCUMENTS = 256
+
+
+def row_of(doc: Document) -> dict:
+    """A document as a row of the dataset (Arrow has no None-or-dict columns: "" for none)."""
+    return {"id": doc.id, "text": doc.text, "error": doc.error or "",
+            "source": orjson.dumps(doc.source).decode() if doc.source else ""}
+
+
+def document_of(row: dict) -> Document:
+    return Document(row["id"], row["text"], row["error"] or None,
+                    orjson.loads(row["source"]) if row["source"] else None)
 
 
 class DocumentSource(Datasource):
@@ -40,8 +53,6 @@ class DocumentSource(Datasource):
 
     def _read(self, paths: list[str]) -> Iterator:
         import pyarrow as pa
-
-        from ieclid.run_ray import row_of
 
         rows: list[dict] = []
         for doc in read_documents(paths, self.lines):

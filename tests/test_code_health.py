@@ -37,7 +37,8 @@ LAYERS = (
     ("models", ("ieclid.models", "ieclid.hub")),
     ("prompts", ("ieclid.profiles", "ieclid.datasets", "ieclid.demos")),
     ("pipeline", ("ieclid.pipeline",)),
-    ("run", ("ieclid.settings", "ieclid.assembly", "ieclid.run", "ieclid.evaluation", "ieclid.review.session")),
+    ("run", ("ieclid.settings", "ieclid.assembly", "ieclid.run", "ieclid.run_ray", "ieclid.run_ray_source",
+             "ieclid.evaluation", "ieclid.review.session")),
     ("applications", ("ieclid.training", "ieclid.review", "ieclid.api")),
     ("cli", ("ieclid.cli", "ieclid.__main__")),
 )
