@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 
@@ -82,8 +83,9 @@ class RayRecords:
         dataset = self.dataset(documents)
         if dataset is None:
             return  # nothing to extract (a resumed run whose documents are all done)
-        for name in ("ray", "ray.data"):  # its progress lines are not ieclid's
+        for name in ("ray", "ray.data"):  # its progress lines and advice are not ieclid's
             logging.getLogger(name).setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"ray\.")
         extracted = dataset.map_batches(
             _Actor, fn_constructor_kwargs={"settings": asdict(self.settings)},
             batch_size=BATCH_DOCUMENTS, batch_format="pyarrow",
