@@ -102,6 +102,10 @@ class OpenAIBackend(GgufText):
         owner = str(models[0].get("owned_by", "")) if models else ""
         self.kind = kind if kind != "auto" else "vllm" if owner == "vllm" else "llama.cpp"
         self.grammar_field = self._grammar_field()
+        # Sampling settings the server must not take from elsewhere: llama-cpp-python's server
+        # defaults to a repeat penalty of 1.1, vLLM to the model's generation_config.json.
+        self.sampling = ({"repetition_penalty": 1.0, "top_p": 1.0, "top_k": -1} if self.kind == "vllm"
+                         else {"repeat_penalty": 1.0})
         if self.grammar_field is None and notify:
             notify("the server takes no grammar (--server-kind unconstrained): answers come "
                    "unconstrained and are parsed as they are; some may not parse")
@@ -133,12 +137,8 @@ class OpenAIBackend(GgufText):
         character, so records match the in-process backend's; the server's time is spent."""
         body: dict = {
             "model": self.server_model, "prompt": prompt, "max_tokens": max_tokens,
-            "temperature": temperature, "seed": self.seed,
-            "repeat_penalty": 1.0,  # llama-cpp-python's server defaults to 1.1
+            "temperature": temperature, "seed": self.seed, **self.sampling,
         }
-        if self.kind == "vllm":  # vLLM takes its defaults from the model's generation_config.json
-            body |= {"repetition_penalty": 1.0, "top_p": 1.0, "top_k": -1}
-            del body["repeat_penalty"]
         if grammar and self.grammar_field:
             self.check_grammar(grammar)
             if self.grammar_field == "structured_outputs":
