@@ -64,8 +64,8 @@ def free_span_rule(name: str = "span", *, json: bool = False, forbid: str = "") 
 _CLASS_ESCAPES = {"\n": "\\n", "\r": "\\r", "\\": "\\\\", "]": "\\]", "^": "\\^", "-": "\\-"}
 
 
-# English words that never start an event trigger: articles, prepositions, conjunctions,
-# pronouns and auxiliaries. Small models otherwise name "on" or "in" as the event.
+# English articles, prepositions, conjunctions, pronouns and auxiliaries. Small models
+# otherwise name "on" or "in" as the event, or "is" and "of" as names.
 FUNCTION_WORDS = frozenset({
     "a", "an", "the", "this", "that", "these", "those", "of", "in", "on", "at", "by", "for",
     "from", "to", "with", "into", "onto", "upon", "about", "over", "under", "after", "before",
@@ -76,6 +76,20 @@ FUNCTION_WORDS = frozenset({
     "do", "does", "did", "will", "would", "shall", "should", "can", "could", "may", "might",
     "must", "not", "no", "two", "three",
 })
+
+# Where an event trigger may not start: a function word however it is written ("The storm").
+TRIGGER_UNSTARTABLE = frozenset(
+    form for word in FUNCTION_WORDS for form in (word, word.capitalize(), word.upper())
+)
+# Where a name may not start: a function word written in lower case ("by the ARTs", "of",
+# "is"). Capitalised it can begin a title ("The X-Files", "I Feel Love"), so that stays open.
+NAME_UNSTARTABLE = FUNCTION_WORDS
+
+
+def unstartable_words(task: str) -> frozenset[str]:
+    """Words a span of `task` may not start on: triggers and names only (an event argument
+    can be "he")."""
+    return {"ed": TRIGGER_UNSTARTABLE, "ner": NAME_UNSTARTABLE}.get(task, frozenset())
 
 
 def alternatives(options: Iterable[str], escape: Callable[[str], str] = str) -> str:
@@ -162,7 +176,7 @@ def ordered_item_rules(
     are joined by `sep` and the list ends with `end` (literals; may be empty). A span must
     start after the previous one ends, so a model cannot repeat an item or loop, and every
     repeated mention of a string is a distinct, placed item. No span starts on a word of
-    `unstartable` (compared case-folded). `ws` names a rule of optional white space allowed
+    `unstartable` (compared as written). `ws` names a rule of optional white space allowed
     around `sep` and before `end` (pretty-printed JSON).
     """
     pieces = word_pieces(text)
@@ -177,7 +191,7 @@ def ordered_item_rules(
 
     # Mentions start on a word, and do not end on a free-standing mark ("Paris ,").
     wordy = [text[a].isalnum() or text[a] == "_" for a, _ in pieces]
-    startable = [w and text[a:b].casefold() not in unstartable
+    startable = [w and text[a:b] not in unstartable
                  for w, (a, b) in zip(wordy, pieces, strict=True)]
     can_stop = [wordy[j] or (j > 0 and pieces[j - 1][1] == pieces[j][0]) for j in range(n)]
     depth = min(max_pieces, n)

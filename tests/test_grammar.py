@@ -6,7 +6,7 @@ import pytest
 
 from ieclid.datasets import read_conll
 from ieclid.errors import IeclidError
-from ieclid.grammar import json_string_escape, literal, ordered_item_rules, span_rules
+from ieclid.grammar import json_string_escape, literal, ordered_item_rules, span_rules, unstartable_words
 from ieclid.profiles.adelie import AdelieProfile
 from ieclid.profiles.chat_json import ChatJsonProfile
 from ieclid.schema import load_schema
@@ -71,6 +71,20 @@ def test_ordered_items_follow_reading_order_and_start_on_words():
     assert "<Bob>,<Ann>]" not in lang  # not in reading order
     assert "<Ann>,<Ann>]" not in lang  # no repeats
     assert "<.>]" not in lang and "<Bob .>]" not in lang  # no span starts or ends on a lone mark
+
+
+def test_names_do_not_start_on_lower_case_function_words_but_titles_may():
+    """Small chat models name "of", "is" and "by the ARTs"; a capitalised "The" opens titles ("The Wire")."""
+    text = "The Wire is loved by the fans of Mulder"
+    names = _language(ordered_item_rules(text, open_="<", close='">"', sep="", end="",
+                                         max_pieces=3, unstartable=unstartable_words("ner")), "items")
+    firsts = {item.split(">")[0] for item in names}
+    assert "<The Wire" in firsts and "<Mulder" in firsts and "<fans of Mulder" in firsts
+    assert not {"<is", "<by the", "<the fans", "<of Mulder", "<of"} & firsts
+    triggers = _language(ordered_item_rules("The storm hit", open_="<", close='">"', sep="", end="",
+                                            unstartable=unstartable_words("ed")), "items")
+    assert "<storm>" in triggers and not any(t.startswith("<The") for t in triggers)
+    assert unstartable_words("eae") == frozenset()  # "he" can be an event's agent
 
 
 def test_free_spans_accept_json_escapes_and_forbidden_marks():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ieclid.grammar import FUNCTION_WORDS, alternatives, free_span_rule, ordered_item_rules, span_rules
+from ieclid.grammar import alternatives, free_span_rule, ordered_item_rules, span_rules, unstartable_words
 from ieclid.profiles.base import Ending, colon_items, is_empty_answer, match_label
 from ieclid.profiles.chat_json import ChatJsonProfile
 from ieclid.schema import Schema
@@ -295,9 +295,8 @@ class AdelieProfile:
             labels = [label.name for label in span_labels(task, schema, request)]
             shown = find_marked_trigger(text)[0] if task == "eae" else text
             if self.verbatim or task == "ed":  # triggers are words of the text, always
-                unstartable = FUNCTION_WORDS if task == "ed" else frozenset()
                 items = ordered_item_rules(shown, open_="", close='": " label "; "', sep="", end="",
-                                           unstartable=unstartable)
+                                           unstartable=unstartable_words(task))
             else:
                 items = ['items ::= item+', 'item ::= span ": " label "; "', free_span_rule(forbid=":;")]
             return "\n".join([

@@ -12,13 +12,13 @@ import json
 import re
 
 from ieclid.grammar import (
-    FUNCTION_WORDS,
     alternatives,
     free_span_rule,
     json_string_escape,
     literal,
     ordered_item_rules,
     span_rules,
+    unstartable_words,
 )
 from ieclid.profiles.base import ChatRenderer, Ending, match_label
 from ieclid.schema import Schema
@@ -213,7 +213,7 @@ class ChatJsonProfile:
                     sep=",",
                     end=end,
                     escape=json_string_escape,
-                    unstartable=FUNCTION_WORDS if task == "ed" else frozenset(),
+                    unstartable=unstartable_words(task),
                     ws="ws",
                 )
                 return _fenced([f"list ::= {literal(opening)} ws items", labels, *items])
