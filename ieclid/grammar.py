@@ -86,6 +86,12 @@ TRIGGER_UNSTARTABLE = frozenset(
 NAME_UNSTARTABLE = FUNCTION_WORDS
 
 
+def starts_on(words: frozenset[str], text: str) -> bool:
+    """Whether the first word piece of `text` is one of `words` (as written)."""
+    pieces = word_pieces(text)
+    return bool(pieces) and text[pieces[0][0] : pieces[0][1]] in words
+
+
 def unstartable_words(task: str) -> frozenset[str]:
     """Words a span of `task` may not start on: triggers and names only (an event argument
     can be "he")."""

@@ -18,7 +18,7 @@ from ieclid.backends.schedule import Schedule
 from ieclid.chunking import DEFAULT_CHUNK_SENTENCES, Chunk, chunk_text
 from ieclid.documents import Document
 from ieclid.errors import IeclidError
-from ieclid.grammar import FUNCTION_WORDS
+from ieclid.grammar import FUNCTION_WORDS, starts_on, unstartable_words
 from ieclid.grounding import Grounder, Placement
 from ieclid.profiles import Profile
 from ieclid.profiles.base import Ending
@@ -277,7 +277,10 @@ class Extractor:
         budget = self._answer_budget(chunk.text)
         answer, completion = self._run(builder, self.options.task, chunk.text, budget)
         grounder = Grounder(chunk.text)
+        unstartable = unstartable_words(self.options.task)
         for mention, score in self._sure(completion, answer.mentions):
+            if starts_on(unstartable, mention.text):  # a free span the verbatim grammar rules out
+                continue
             self._warn_outside(builder, "label", mention.label, schema.entity_names)
             self._add_span(builder, grounder, chunk, mention.label, mention.text, score)
         for triple, score in self._sure(completion, answer.triples):

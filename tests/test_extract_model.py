@@ -108,6 +108,23 @@ def test_long_document_is_chunked_and_offsets_map_back(backend, shared_data):
     assert any(e["start"] > len(text) // 2 for e in record["entities"])  # later chunks contribute
 
 
+@pytest.mark.parametrize("profile_name", ["chat-json", "adelie"])
+def test_free_span_names_on_lower_case_function_words_are_left_out(backend, monkeypatch, profile_name):
+    """What the verbatim grammar rules out, free spans may not bring back: "by the ARTs", "of"."""
+    from ieclid.backends.base import Completion
+    from ieclid.tasks import Example
+
+    schema = load_schema("wnut17")
+    profile = AdelieProfile(False) if profile_name == "adelie" else ChatJsonProfile(backend.format_chat, False)
+    said = [("The Wire", "creative-work"), ("by the ARTs", "group"), ("of", "location"), ("Mulder", "person")]
+    answer = profile.answer("ner", schema, Example("", tuple(said)))
+    monkeypatch.setattr(backend, "complete", lambda prompt, **_: Completion(answer, 10, 12))
+    extractor = Extractor(backend, profile, ExtractOptions("ner", schema, propagate=False))
+    record = extractor.extract(Document("d", "The Wire was praised by the ARTs of Mulder."))
+    assert [(e["text"], e["label"]) for e in record["entities"]] == [("The Wire", "creative-work"),
+                                                                      ("Mulder", "person")]
+
+
 def test_empty_and_marker_less_documents(backend):
     schema = load_schema("conll2003")
     extractor = Extractor(backend, ChatJsonProfile(backend.format_chat), ExtractOptions("ner", schema))
