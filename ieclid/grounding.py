@@ -1,7 +1,8 @@
 """Map strings a model produced back to character offsets in the source text.
 
 Three tiers, best first: an exact occurrence; an occurrence that differs only in
-case or whitespace; a fuzzy window (similar characters). An item that matches
+case or whitespace; a fuzzy window (similar characters). Occurrences that begin or end
+inside a word do not count (where words are spaced). An item that matches
 nothing is returned unplaced: the caller keeps it, it is never dropped.
 Repeated mentions are handled by skipping occurrences already claimed.
 """
@@ -46,6 +47,22 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return "".join(chars), index
 
 
+def _word_char(ch: str) -> bool:
+    """A letter, digit or underscore of a script that puts spaces between words. In Chinese,
+    Japanese, Korean, Thai and the like a name runs on into its neighbours ("서울에서")."""
+    code = ord(ch)
+    unspaced = (0x0E00 <= code <= 0x0EFF or 0x1000 <= code <= 0x109F or 0x1780 <= code <= 0x17FF
+                or 0x2E80 <= code <= 0xFAFF or code >= 0x20000)
+    return (ch.isalnum() or ch == "_") and not unspaced
+
+
+def _inside_word(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] begins or ends inside a word: "US" in "USB", "granada" in a URL's
+    "real_granada". No reader takes that for the name, so it is no place for one."""
+    return (start > 0 and _word_char(text[start - 1]) and _word_char(text[start])) or (
+        end < len(text) and _word_char(text[end - 1]) and _word_char(text[end]))
+
+
 def _occurrences(haystack: str, needle: str) -> list[int]:
     found: list[int] = []
     pos = haystack.find(needle)
@@ -72,13 +89,13 @@ class Grounder:
         """
         if not needle.strip():
             return UNPLACED
-        candidates = [(s, s + len(needle)) for s in _occurrences(self.text, needle)]
+        candidates = self._whole([(s, s + len(needle)) for s in _occurrences(self.text, needle)])
         status = "exact"
         if not candidates:
             norm_needle, _ = _normalise(needle)
             status = "fuzzy"
-            for s in _occurrences(self._norm, norm_needle):
-                candidates.append((self._index[s], self._index[s + len(norm_needle) - 1] + 1))
+            candidates = self._whole([(self._index[s], self._index[s + len(norm_needle) - 1] + 1)
+                                      for s in _occurrences(self._norm, norm_needle)])
         if not candidates:
             span = self._fuzzy(needle)
             if span is None:
@@ -91,6 +108,10 @@ class Grounder:
             self._claimed.add(chosen)
             self._cursor = chosen[1]
         return Placement(chosen[0], chosen[1], status)
+
+    def _whole(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The spans that neither begin nor end inside a word."""
+        return [(start, end) for start, end in spans if not _inside_word(self.text, start, end)]
 
     def _fuzzy(self, needle: str) -> tuple[int, int] | None:
         """Best window of the text similar to `needle`, snapped to word boundaries."""
@@ -121,9 +142,9 @@ class Grounder:
     def _snap(self, start: int, end: int) -> tuple[int, int]:
         """Widen a fuzzy span to whole words so it never starts or ends mid-word."""
         text = self.text
-        while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        while start > 0 and _word_char(text[start - 1]) and _word_char(text[start]):
             start -= 1
-        while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        while end < len(text) and _word_char(text[end - 1]) and _word_char(text[end]):
             end += 1
         while start < end and text[start].isspace():
             start += 1

@@ -44,3 +44,19 @@ def test_fuzzy_typos_snap_to_words_and_garbage_is_unplaced():
 def test_a_fuzzy_window_widened_to_whole_words_must_still_match():
     # "oso" inside "Microsoft" is close to "Oslo", the whole word is not.
     assert Grounder("Microsoft announced a lab").place("Oslo").status == "unplaced"
+
+
+def test_an_occurrence_inside_a_word_is_no_place_for_a_name():
+    """Small models name "granada" inside a URL or "US" inside "USB": never a reader's name."""
+    text = "USB sticks from the US, see reddit.com/r/soccer/real_madrid_granada_highlights"
+    p = Grounder(text).place("US")
+    assert (p.start, p.end, p.status) == (20, 22, "exact")  # the whole word, not USB's
+    assert Grounder(text).place("granada").status == "unplaced"
+    assert Grounder(text).place("soccer").status == "exact"  # between slashes: a whole word
+    p = Grounder("Apple's iPhone7 sold").place("iPhone")  # only inside a word: widened, fuzzy
+    assert p.status == "fuzzy" and (p.start, p.end) == (8, 15)
+    japanese = "東京都に住む"
+    p = Grounder(japanese).place("東京")  # unspaced scripts run names into their neighbours
+    assert p.status == "exact" and japanese[p.start : p.end] == "東京"
+    korean = "서울에서 일한다"
+    assert Grounder(korean).place("서울").status == "exact"
