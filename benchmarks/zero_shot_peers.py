@@ -42,7 +42,7 @@ IN_WORDS = {  # CrossNER's run-together tags as UniNER's processed sets name the
     "chemicalelement": "chemical element", "academicjournal": "academic journal",
 }
 LEFT_OUT = "misc"
-# Published zero-shot entity F1 (the papers' protocol above); see docs/performance.md for sources.
+# Published zero-shot entity F1 (the papers' protocol above); sources in MODEL_CARD.md.
 PEERS = {
     "GLiNER-L (304M; Zaratiana et al. 2023, table 1)":
         {"ai": 57.2, "literature": 64.4, "music": 69.6, "politics": 72.6, "science": 62.6},
