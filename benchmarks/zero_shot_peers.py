@@ -19,19 +19,17 @@ Prints one JSON object per run and a markdown table with the published figures b
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import orjson
+from throughput import ROOT, run
 
 from ieclid.datasets import read_conll
 from ieclid.evaluation.spans import SpanScores
 from ieclid.schema import load_schema
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "crossner"
 DOMAINS = ("ai", "literature", "music", "politics", "science")
 IN_WORDS = {  # CrossNER's run-together tags as UniNER's processed sets name them
@@ -72,10 +70,7 @@ def run_split(domain: str, protocol: str, args: argparse.Namespace, tmp: Path) -
     for option in ("model", "lora"):
         if getattr(args, option):
             command += [f"--{option}", getattr(args, option)]
-    started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, check=True, cwd=ROOT)
-    seconds = time.perf_counter() - started
-    records = [orjson.loads(line) for line in result.stdout.splitlines()]
+    records, seconds, _ = run(command)
     scores = SpanScores()
     for doc, record in zip(gold, records, strict=True):
         said = [(e["start"], e["end"], to_tag[e["label"]]) for e in record["entities"]
