@@ -88,8 +88,8 @@ NAME_UNSTARTABLE = FUNCTION_WORDS
 
 def starts_on(words: frozenset[str], text: str) -> bool:
     """Whether the first word piece of `text` is one of `words` (as written)."""
-    pieces = word_pieces(text)
-    return bool(pieces) and text[pieces[0][0] : pieces[0][1]] in words
+    first = _PIECE.search(text)
+    return first is not None and first.group() in words
 
 
 def unstartable_words(task: str) -> frozenset[str]:
