@@ -1,5 +1,6 @@
 """`ieclid train data`: augmentations as ADELIE's recipe describes, answers that parse back."""
 
+import random
 import re
 from collections import Counter
 
@@ -12,6 +13,7 @@ from ieclid.profiles.adelie import NER_FEW, AdelieProfile, entity_markers
 from ieclid.schema import load_schema
 from ieclid.training.data import Recipe, Source, build, parse_source
 from ieclid.training.label_names import FALLBACKS, RENAMES
+from ieclid.training.passages import joined
 
 
 @pytest.fixture(scope="module")
@@ -189,4 +191,53 @@ def test_other_names_keep_the_held_out_label_sets_held_out():
 
 def test_cli_rejects_shares_outside_zero_to_one(shared_data, tmp_path):
     assert_one_line_error(ieclid("train", "data", "--source", f"{shared_data}/wnut17/dev.conll", "--rename", "1.5",
-                                 "--out", str(tmp_path / "x.jsonl")), 2, "--rename and --merge are shares")
+                                 "--out", str(tmp_path / "x.jsonl")), 2, "--rename, --merge and --passages are shares")
+
+
+def test_multiconer_specific_types_fall_back_to_its_coarse_ones(shared_data):
+    source = parse_source(f"{shared_data}/multiconer2_en/en-dev.conll:multiconer2")
+    made = build([source], Recipe(cap=300, merge=1.0, fewshot=0, symbols=0, json_answers=0, natural_answers=0))
+    schema = load_schema("multiconer2")
+    tag_name = {alias: label.name for label in schema.entities for alias in label.aliases}
+    gold = {doc.text.lower(): {m.lower(): tag_name[t] for m, t in doc.example().mentions}
+            for doc in read_conll(shared_data / "multiconer2_en/en-dev.conll")}
+    fallen = 0
+    for example in made:
+        lists = re.findall(r"\[([^\[\]]*)\]", example["messages"][0]["content"])  # the text may hold brackets
+        offered = set(max(lists, key=lambda found: found.count(", ")).split(", "))
+        assert not offered & {"artist", "athlete", "sports team", "public company", "human settlement", "software"}
+        text = re.search(r"Text: '(.*)'", example["messages"][0]["content"], re.DOTALL).group(1)
+        for mention, label in triplets(example["messages"][-1]["content"]):
+            specific = gold[text.lower()][mention.lower()]
+            assert label == FALLBACKS.get(specific, specific) and label in offered
+            fallen += label != specific
+    assert fallen > 100
+
+
+def test_passages_join_neighbouring_sentences_with_every_mention_labelled(shared_data):
+    path = shared_data / "crossner/politics/dev.txt"
+    docs = list(read_conll(path))
+    passages = joined(docs, 1.0, random.Random(0))
+    assert len(docs) / 4 <= len(passages) < len(docs) / 2
+    assert " ".join(p.text for p in passages) == " ".join(d.text for d in docs)
+    assert [m for p in passages for m in p.example().mentions] == [m for d in docs for m in d.example().mentions]
+    assert joined(docs, 0.0, random.Random(0)) == docs
+
+    made = build([parse_source(f"{path}:crossner_politics")],
+                 Recipe(cap=50, passages=1.0, fewshot=0, symbols=0, json_answers=0, natural_answers=0, rename=0))
+    several = 0
+    for example in made:
+        text = re.search(r"Text: '(.*)'", example["messages"][0]["content"], re.DOTALL).group(1)
+        answer = example["messages"][-1]["content"]
+        inside = [d for d in docs if d.text in text]
+        several += len(inside) > 1
+        last = max((d for d in inside if text.endswith(d.text)), key=lambda d: len(d.text))
+        if not answer.startswith("[Answer]: {"):  # a ':' in a mention makes the answer JSON
+            answered = [mention for mention, _ in triplets(answer)]
+            assert [m for m, _ in last.example().mentions] == answered[len(answered) - len(last.entities):]
+    assert several > 40
+
+
+def test_passages_leave_relation_examples_alone(shared_data):
+    docs = list(read_semeval(shared_data / "semeval2010_task8/TRAIN_FILE_first2000.TXT"))[:40]
+    assert joined(docs, 1.0, random.Random(0)) == docs

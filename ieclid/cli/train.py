@@ -40,6 +40,10 @@ def data(
         0.0, "--merge", help="Share of NER examples whose specific types are left out and their "
         "entities answered with the coarse type (politician -> person).",
     ),
+    passages: float = typer.Option(
+        0.0, "--passages", help="Share of entity-annotated sentences joined with the next 1-3 into "
+        "one passage, so paragraphs and repeated names are learned.",
+    ),
 ) -> int:
     """IEInstruct-style data: instruction pools, shuffled and sub-sampled options, descriptions and
     LABEL_k symbols for some, triplet/JSON/sentence answers, 1-8 demonstrations for half, 80% of
@@ -53,12 +57,12 @@ def data(
         raise UsageError("--ie-share must be in (0, 1]")
     if cap < 1:
         raise UsageError("--cap must be at least 1")
-    if not (0 <= rename <= 1 and 0 <= merge <= 1):
-        raise UsageError("--rename and --merge are shares, from 0 to 1")
+    if not (0 <= rename <= 1 and 0 <= merge <= 1 and 0 <= passages <= 1):
+        raise UsageError("--rename, --merge and --passages are shares, from 0 to 1")
     chat = read_records(general) if general else None
     if chat is not None and not all(isinstance(g.get("messages"), list) for g in chat):
         raise UsageError(f"{general}: every line needs a 'messages' list")
-    recipe = Recipe(seed=seed, cap=cap, rename=rename, merge=merge)
+    recipe = Recipe(seed=seed, cap=cap, rename=rename, merge=merge, passages=passages)
     examples = build([parse_source(s) for s in source], recipe, chat, ie_share)
     writer = JsonlWriter(out)
     try:

@@ -43,6 +43,7 @@ from ieclid.schema import Label, RelationType, Schema, load_schema
 from ieclid.tasks import Example
 from ieclid.tasks.markers import find_marked_pair, mark
 from ieclid.training.label_names import FALLBACKS, RENAMES
+from ieclid.training.passages import joined
 from ieclid.training.recasing import is_lower_cased, recased
 
 # Tasks each annotation format gives; PHEE and OneIE (GENEVA) give both halves of event
@@ -120,6 +121,7 @@ class Recipe:
     recase: float = 0.5  # share of a lower-cased source's examples given capitals (recasing.py)
     negative_pairs: int = 2  # rc from relation triples: unrelated pairs per sentence at most
     max_options: int = 30  # labels offered at most (gold ones always): 96 relations would crowd the prompt
+    passages: float = 0.0  # share of entity-only sentences joined with their neighbours (passages.py)
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,8 @@ def build(sources: list[Source], recipe: Recipe, general: list[dict] | None = No
         fmt = sniff_format(source.path, "training")
         if is_lower_cased(docs):
             docs = [recased(doc) if rng.random() < recipe.recase else doc for doc in docs]
+        if recipe.passages and fmt in ("conll", "records"):
+            docs = joined(docs, recipe.passages, rng)
         given = source.schema or (oneie_schema(Path(source.path)) if fmt == "oneie" else None)
         for task in FORMAT_TASKS.get(fmt or "", ("ner",)):
             schema = given or schema_from_data(docs, task)
