@@ -56,14 +56,14 @@ def _word_char(ch: str) -> bool:
     return (ch.isalnum() or ch == "_") and not unspaced
 
 
-def _inside_word(text: str, start: int, end: int) -> bool:
+def inside_word(text: str, start: int, end: int) -> bool:
     """Whether text[start:end] begins or ends inside a word: "US" in "USB", "granada" in a URL's
     "real_granada". No reader takes that for the name, so it is no place for one."""
     return (start > 0 and _word_char(text[start - 1]) and _word_char(text[start])) or (
         end < len(text) and _word_char(text[end - 1]) and _word_char(text[end]))
 
 
-def _occurrences(haystack: str, needle: str) -> list[int]:
+def occurrences(haystack: str, needle: str) -> list[int]:
     found: list[int] = []
     pos = haystack.find(needle)
     while pos != -1:
@@ -89,13 +89,13 @@ class Grounder:
         """
         if not needle.strip():
             return UNPLACED
-        candidates = self._whole([(s, s + len(needle)) for s in _occurrences(self.text, needle)])
+        candidates = self._whole([(s, s + len(needle)) for s in occurrences(self.text, needle)])
         status = "exact"
         if not candidates:
             norm_needle, _ = _normalise(needle)
             status = "fuzzy"
             candidates = self._whole([(self._index[s], self._index[s + len(norm_needle) - 1] + 1)
-                                      for s in _occurrences(self._norm, norm_needle)])
+                                      for s in occurrences(self._norm, norm_needle)])
         if not candidates:
             span = self._fuzzy(needle)
             if span is None:
@@ -111,7 +111,7 @@ class Grounder:
 
     def _whole(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The spans that neither begin nor end inside a word."""
-        return [(start, end) for start, end in spans if not _inside_word(self.text, start, end)]
+        return [(start, end) for start, end in spans if not inside_word(self.text, start, end)]
 
     def _fuzzy(self, needle: str) -> tuple[int, int] | None:
         """Best window of the text similar to `needle`, snapped to word boundaries."""

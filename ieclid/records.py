@@ -9,10 +9,10 @@ Table cells are strings, with `offsets` ([start, end] or null) where a cell is i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypedDict, cast
 
+from ieclid.grounding import inside_word, occurrences
 from ieclid.task_specs import TASKS
 
 
@@ -206,11 +206,9 @@ class RecordBuilder:
             if len(names) != 1 or len(text.strip()) < 2 or not named:
                 continue
             (label,) = names
-            pattern = (r"(?<!\w)" if text[0].isalnum() else "") + re.escape(text)
-            pattern += r"(?!\w)" if text[-1].isalnum() else ""
-            for match in re.finditer(pattern, self.text):
-                start, end = match.span()
-                if any(start < b and a < end for a, b in taken):
+            for start in occurrences(self.text, text):
+                end = start + len(text)
+                if inside_word(self.text, start, end) or any(start < b and a < end for a, b in taken):
                     continue
                 self.add_entity(label, text, start, end, "exact", None)
                 self.entities[self._entity_keys[(label, start, end)]]["propagated"] = True

@@ -86,6 +86,14 @@ def test_propagation_labels_every_other_occurrence_and_marks_it():
     assert sum(1 for f in found if f[0] == "A") == 1
 
 
+def test_propagation_reaches_names_run_on_into_words_of_unspaced_scripts():
+    text = "AppleはiPhoneを作った。Appleの株が上がった。Pineapple。"
+    b = RecordBuilder("d", "ner", "s", "m", "p", text)
+    b.add_entity("organization", "Apple", 0, 5, "exact", None)
+    assert b.propagate() == 1  # the second Apple (before の), not the one inside Pineapple
+    assert [e["start"] for e in b.build(0)["entities"]] == [0, text.index("Appleの")]
+
+
 def test_propagation_spreads_names_only():
     text = "The soldiers met the press. The soldiers left, and the press stayed. THE END, THE END."
     b = RecordBuilder("d", "ner", "s", "m", "p", text)
