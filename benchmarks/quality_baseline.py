@@ -8,7 +8,8 @@ Runs, on the first N test items of each data set in ../shared/data, zero-shot an
 (demonstrations from the train split): NER on WNUT-17 and the five CrossNER domains,
 SemEval-2010 relation classification directly and as QA4RE multiple choice (official
 macro scores), FewRel the same (micro-F1, QA4RE's metric), CaRB open IE
-(best-F1 point) and PHEE event detection, arguments and extraction. Prints a markdown table
+(best-F1 point), PHEE event detection, arguments and extraction, and GENEVA (115 event types,
+FrameNet roles) event detection and arguments zero-shot. Prints a markdown table
 (precision/recall/F1 in %, seconds) and optionally writes the raw reports.
 """
 
@@ -47,6 +48,9 @@ def configurations() -> list[tuple[str, str, list[str]]]:
     for method in ("direct", "qa4re"):
         rows.append(("fewrel", f"{method} 0-shot", [*fewrel, "--method", method]))
     rows.append(("carb", "0-shot", ["--task", "openie", "--gold", str(DATA / "carb/data/gold/test.tsv")]))
+    geneva = DATA / "geneva" / "test.json"  # its event_ontology.json beside is the schema
+    for task in ("ed", "eae"):
+        rows.append((f"geneva_{task}", "0-shot", ["--task", task, "--gold", str(geneva)]))
     phee = DATA / "phee"
     for task in ("ed", "eae", "ee"):
         base = ["--task", task, "--gold", str(phee / "test.jsonl")]

@@ -16,7 +16,7 @@ import orjson
 
 from ieclid.errors import UsageError
 from ieclid.evaluation import carb
-from ieclid.schema import EventType, Label, Schema
+from ieclid.schema import Schema, load_schema, natural_name
 from ieclid.tasks import Example
 from ieclid.tasks.markers import mark
 from ieclid.tasks.tables import parse_table
@@ -362,11 +362,6 @@ def read_oneie(path: Path) -> Iterator[Annotated]:
     return _read_jsonl(path, _oneie_document, "a OneIE record")
 
 
-def natural_name(name: str) -> str:
-    """FrameNet's `Created_entity` as `created entity`: names the prompts read like words."""
-    return name.replace("_", " ").lower()
-
-
 def _oneie_document(record: dict, _fallback_id: str) -> Annotated:
     text, tokens = record["sentence"], record["tokens"]
     offsets, pos = [], 0
@@ -393,28 +388,14 @@ def _oneie_document(record: dict, _fallback_id: str) -> Annotated:
 
 def oneie_schema(path: Path) -> Schema | None:
     """The event types and roles of a OneIE file, described by GENEVA's `event_ontology.json`
-    (FrameNet frames) when it is beside the file: the first sentence of each description."""
+    (FrameNet frames) when it is beside the file."""
     ontology_path = path.with_name("event_ontology.json")
     if not ontology_path.is_file():
         return None
-    try:
-        ontology = orjson.loads(ontology_path.read_bytes())
-        events = tuple(
-            EventType(natural_name(name), _first_sentence(spec.get("description", "")), tuple(
-                Label(natural_name(role), _first_sentence(arg.get("arg_desc", "")))
-                for role, arg in spec.get("arguments", {}).items()
-            ))
-            for name, spec in ontology.items()
-        )
-    except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
-        raise UsageError(f"{ontology_path}: not an event ontology ({exc})") from None
-    return Schema(path.parent.name, events=events)
-
-
-def _first_sentence(description: str) -> str:
-    """FrameNet descriptions run on with examples; the first sentence defines."""
-    first = re.split(r"(?<=[.!?])\s+", description.strip(), maxsplit=1)[0]
-    return re.sub(r"\b[A-Za-z]+(?:_[A-Za-z0-9]+)+\b", lambda m: natural_name(m.group(0)), first)
+    schema = load_schema(str(ontology_path))
+    if schema.entities or schema.relations:
+        raise UsageError(f"{ontology_path}: not an event ontology")
+    return schema
 
 
 def sniff_format(path_str: str, what: str) -> str | None:

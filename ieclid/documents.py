@@ -28,6 +28,7 @@ class Document:
     text: str
     error: str | None = None
     source: dict | None = None  # how the text was made from a file that is not plain text
+    event_type: str | None = None  # eae: the marked event's type, where the caller knows it
 
 
 def resolve_inputs(inputs: list[str], glob: str | None = None) -> list[str]:

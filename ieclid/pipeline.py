@@ -323,7 +323,7 @@ class Extractor:
         """eae on a document whose trigger is marked <event>..</event>."""
         text, (start, end) = find_marked_trigger(doc.text)
         builder = self._builder(doc.id, text)
-        event_type = self.options.request.event_type or "event"
+        event_type = doc.event_type or self.options.request.event_type or "event"
         trigger = builder.add_entity(event_type, text[start:end], start, end, "exact", None)
         event_id = builder.add_event(event_type, trigger, None)
         whole = Chunk(0, len(text), text)

@@ -2,14 +2,17 @@
 
 A schema is a YAML file (see `schemas/`): entity labels, relation labels and event
 types with their argument roles, each with a description that prompts can quote.
-`--labels a,b,c` builds an ad-hoc schema.
+`--labels a,b,c` builds an ad-hoc schema, and an event ontology in GENEVA's JSON form
+(`event_ontology.json`: FrameNet frames with their roles) is read as an event schema.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import orjson
 import yaml
 
 from ieclid.errors import UsageError
@@ -156,7 +159,7 @@ def _parse_aliases(value: object, where: str) -> tuple[str, ...]:
 
 def schema_from_dict(data: object, where: str) -> Schema:
     if not isinstance(data, dict):
-        raise UsageError(f"{where}: a schema must be a YAML mapping")
+        raise UsageError(f"{where}: a schema must be a mapping of labels (YAML or JSON)")
     keys = {"name", "title", "source", "entities", "relations", "events", "none_label", "none_template"}
     unknown = set(data) - keys
     if unknown:
@@ -210,7 +213,8 @@ def _is_template(text: object) -> bool:
 
 
 def load_schema(ref: str) -> Schema:
-    """Load a built-in schema by name or a YAML file by path."""
+    """Load a built-in schema by name, or a file by path: YAML (or the same in JSON), or an event
+    ontology in GENEVA's JSON form."""
     path = Path(ref)
     if not path.suffix and ref in builtin_schemas():
         path = builtin_schemas()[ref]
@@ -220,7 +224,14 @@ def load_schema(ref: str) -> Schema:
         names = ", ".join(builtin_schemas()) or "none"
         raise UsageError(f"unknown schema {ref!r}; built-in schemas: {names}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.suffix == ".json":
+            data = orjson.loads(path.read_bytes())
+            if _is_ontology(data):
+                return schema_from_ontology(data, path.parent.name or path.stem)
+        else:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{path}: invalid JSON ({exc})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -228,6 +239,35 @@ def load_schema(ref: str) -> Schema:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read schema {path}: {exc}") from None
     return schema_from_dict(data, str(path))
+
+
+def natural_name(name: str) -> str:
+    """FrameNet's `Created_entity` as `created entity`: names the prompts read like words."""
+    return name.replace("_", " ").lower()
+
+
+def _is_ontology(data: object) -> bool:
+    """GENEVA's (MAVEN-style) event ontology: event names to {"description", "arguments"}."""
+    return isinstance(data, dict) and bool(data) and all(
+        isinstance(spec, dict) and isinstance(spec.get("arguments"), dict) for spec in data.values())
+
+
+def schema_from_ontology(ontology: dict, name: str) -> Schema:
+    """Event types and roles under their natural names, described by the first sentence of
+    each FrameNet description (the rest runs on with examples)."""
+    events = tuple(
+        EventType(natural_name(event), _first_sentence(spec.get("description", "")), tuple(
+            Label(natural_name(role), _first_sentence(arg.get("arg_desc") if isinstance(arg, dict) else ""))
+            for role, arg in spec["arguments"].items()
+        ))
+        for event, spec in ontology.items()
+    )
+    return Schema(name, events=events)
+
+
+def _first_sentence(description: object) -> str:
+    first = re.split(r"(?<=[.!?])\s+", str(description or "").strip(), maxsplit=1)[0]
+    return re.sub(r"\b[A-Za-z]+(?:_[A-Za-z0-9]+)+\b", lambda m: natural_name(m.group(0)), first)
 
 
 def schema_from_labels(labels: str, kind: str) -> Schema:

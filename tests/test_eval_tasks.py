@@ -2,13 +2,14 @@
 
 import pytest
 
-from ieclid.evaluation.run import read_gold, score
+from ieclid.evaluation.run import default_schema, read_gold, score
 from ieclid.records import RecordBuilder
+from ieclid.schema import load_schema
 from ieclid.tasks.markers import strip_markers
 
 
 def perfect(doc, task: str) -> dict:
-    """The record a flawless model would write for a gold PHEE document."""
+    """The record a flawless model would write for a gold PHEE or GENEVA document."""
     text = strip_markers(doc.text)[0]
     builder = RecordBuilder(doc.id, task, "phee", "gold", "gold", text)
     for event in doc.events:
@@ -20,9 +21,10 @@ def perfect(doc, task: str) -> dict:
     return builder.build(0)
 
 
+@pytest.mark.parametrize("gold_file", ["phee/test.jsonl", "geneva/test.json"])
 @pytest.mark.parametrize("task", ["ed", "eae", "ee"])
-def test_perfect_event_predictions_score_one(shared_data, task):
-    gold = read_gold(str(shared_data / "phee" / "test.jsonl"), task)[:60]
+def test_perfect_event_predictions_score_one(shared_data, task, gold_file):
+    gold = read_gold(str(shared_data / gold_file), task)[:60]
     report = score(task, gold, [perfect(doc, task) for doc in gold])
     assert report["f1"] == 1.0 and report["n_gold"] > 0
     if task == "ee":
@@ -37,6 +39,21 @@ def test_event_mistakes_are_counted(shared_data):
     report = score("ee", gold, [record])
     assert report["tp"] == n_args - 1 and report["n_pred"] == n_args and report["n_gold"] == n_args
     assert score("ed", gold, [None])["recall"] == 0.0
+
+
+def test_geneva_gold_brings_its_ontology_as_the_schema(shared_data):
+    path = str(shared_data / "geneva" / "test.json")
+    marked = read_gold(path, "eae")[0]
+    assert marked.text.count("<event>") == 1 and marked.events[0].label == "building"
+    ontology = default_schema(path, "eae")
+    assert ontology == str(shared_data / "geneva" / "event_ontology.json")
+    schema = load_schema(ontology)
+    building = schema.event("building")
+    assert len(schema.events) == 179 and not schema.entities
+    assert building.description.startswith("This frame describes assembly or construction actions")
+    assert "created entity" in {role.name for role in building.roles}
+    assert default_schema(str(shared_data / "phee" / "test.jsonl"), "eae") is None
+    assert default_schema(path, "ner") is None
 
 
 def test_fewrel_gold_is_balanced_and_scored_micro(shared_data):

@@ -133,3 +133,26 @@ def test_empty_and_marker_less_documents(backend):
     rc = Extractor(backend, AdelieProfile(), ExtractOptions("rc", load_schema("semeval2010")))
     bad = rc.extract(Document("x", "no markers here"))
     assert "missing e1 and e2" in bad["error"]
+
+
+def test_eae_takes_the_marked_events_type_from_the_document(backend, monkeypatch, shared_data):
+    """A benchmark (or the Python API) that knows the event's type gets that type's roles asked."""
+    from ieclid.backends.base import Completion
+
+    schema = load_schema(str(shared_data / "geneva" / "event_ontology.json"))
+    prompts = []
+
+    def complete(prompt, **_):
+        prompts.append(prompt)
+        return Completion("[Answer]: a laboratory: created entity; ", 10, 12)
+
+    monkeypatch.setattr(backend, "complete", complete)
+    extractor = Extractor(backend, AdelieProfile(), ExtractOptions("eae", schema))
+    record = extractor.extract(Document("d", "The <event>construction</event> of a laboratory began.",
+                                        event_type="building"))
+    roleset = prompts[0].split("Roleset: [", 1)[1].split("]", 1)[0].split(", ")
+    assert sorted(roleset) == sorted(role.name for role in schema.event("building").roles)
+    assert record["events"][0]["label"] == "building"
+    assert [(e["text"], e["label"]) for e in record["entities"]][1:] == [("a laboratory", "created entity")]
+    untyped = extractor.extract(Document("d", "The <event>construction</event> of a laboratory began."))
+    assert untyped["events"][0]["label"] == "event"

@@ -26,7 +26,8 @@ def evaluate(
         ..., "--gold", "-g",
         help=(
             "Gold file: CoNLL/BIO or ieclid records (ner); SemEval-2010 or FewRel (rc); ieclid records with "
-            "relations or DocRED/Re-DocRED (re); PHEE (ed, eae, ee); CaRB gold TSV (openie); ieclid records "
+            "relations or DocRED/Re-DocRED (re); PHEE or OneIE such as GENEVA (ed, eae, ee; GENEVA's "
+            "event_ontology.json beside it is the schema); CaRB gold TSV (openie); ieclid records "
             "with tables (table)."
         ),
     ),
@@ -78,6 +79,8 @@ def evaluate(
         else:
             from ieclid.settings import RunSettings
 
+            if not options.get("schema") and not options.get("labels"):
+                options["schema"] = evaluation.default_schema(gold, task.value)
             settings = RunSettings.from_options(options)
             saved = predictions_path(gold, task.value, save)
             predictions = _run_model(documents, settings, saved, options["quiet"], resume)
@@ -120,7 +123,10 @@ def _run_model(documents, settings, save: str, quiet: bool, resume: bool) -> lis
                 records.append(record)
                 tracker(record)
 
-            texts = (Document(doc.id, doc.text) for doc in documents)
+            # eae is scored as the benchmarks set it: the trigger and the event's type are given.
+            eae = settings.task == "eae"
+            texts = (Document(doc.id, doc.text, event_type=doc.events[0].label if eae else None)
+                     for doc in documents)
             records_of = partial(extract_records, extractor, in_flight=settings.in_flight,
                                  on_part=tracker.part)
             extract_to(records_of, extractor.options.digest or "", texts, save, resume=resume,

@@ -24,13 +24,13 @@ from ieclid.record_text import referent
 from ieclid.task_specs import TASKS
 from ieclid.tasks.markers import strip_markers
 
-EVENT_TASKS = ("ed", "eae", "ee")  # the tasks PHEE scores
+EVENT_TASKS = ("ed", "eae", "ee")  # the tasks PHEE and GENEVA score
 
 
 def read_gold(path: str, task: str) -> list[Annotated]:
     """Gold documents for `task`: CoNLL/BIO or ieclid records (ner); SemEval-2010 or FewRel (rc);
-    ieclid records with relations or DocRED/Re-DocRED (re, one document per sentence); PHEE (ed,
-    ee; eae gets one document per gold event, its trigger marked)."""
+    ieclid records with relations or DocRED/Re-DocRED (re, one document per sentence); PHEE or
+    OneIE such as GENEVA (ed, ee; eae gets one document per gold event, its trigger marked)."""
     fmt = sniff_format(path, "gold")
     file = Path(path)
     if task == "ner":
@@ -40,9 +40,9 @@ def read_gold(path: str, task: str) -> list[Annotated]:
         if not docs:
             raise UsageError(f"{path}: expected a SemEval-2010 Task 8 file ('<id><TAB>\"sentence\"' lines)")
     elif task in EVENT_TASKS:
-        if fmt != "phee":
-            raise UsageError(f"{path}: --task {task} is scored on PHEE JSON Lines files")
-        docs = list(READERS["phee"](file))
+        if fmt not in ("phee", "oneie"):
+            raise UsageError(f"{path}: --task {task} is scored on PHEE or OneIE (GENEVA) JSON Lines files")
+        docs = list(READERS[fmt](file))
         if task == "eae":
             # Offsets stay those of the text without markers, which is what records hold.
             docs = [
@@ -69,6 +69,14 @@ def read_gold(path: str, task: str) -> list[Annotated]:
     if not docs:
         raise UsageError(f"{path}: no gold documents found")
     return docs
+
+
+def default_schema(path: str, task: str) -> str | None:
+    """The schema a gold file brings: GENEVA's event ontology beside a OneIE file."""
+    ontology = Path(path).with_name("event_ontology.json")
+    if task in EVENT_TASKS and sniff_format(path, "gold") == "oneie" and ontology.is_file():
+        return str(ontology)
+    return None
 
 
 def _plain_text(doc: Annotated, task: str) -> str:
