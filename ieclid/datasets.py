@@ -386,11 +386,16 @@ def _oneie_document(record: dict, _fallback_id: str) -> Annotated:
     return Annotated(str(record.get("wnd_id") or record["doc_id"]), text, events=events)
 
 
+def event_ontology(path: Path) -> Path | None:
+    """GENEVA's `event_ontology.json` (FrameNet frames) where it is beside a OneIE file."""
+    ontology = path.with_name("event_ontology.json")
+    return ontology if ontology.is_file() else None
+
+
 def oneie_schema(path: Path) -> Schema | None:
-    """The event types and roles of a OneIE file, described by GENEVA's `event_ontology.json`
-    (FrameNet frames) when it is beside the file."""
-    ontology_path = path.with_name("event_ontology.json")
-    if not ontology_path.is_file():
+    """The event types and roles of a OneIE file, described by the ontology beside it."""
+    ontology_path = event_ontology(path)
+    if ontology_path is None:
         return None
     schema = load_schema(str(ontology_path))
     if schema.entities or schema.relations:

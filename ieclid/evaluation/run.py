@@ -11,6 +11,7 @@ from pathlib import Path
 from ieclid.datasets import (
     READERS,
     Annotated,
+    event_ontology,
     read_conll,
     read_records,
     read_semeval,
@@ -73,10 +74,10 @@ def read_gold(path: str, task: str) -> list[Annotated]:
 
 def default_schema(path: str, task: str) -> str | None:
     """The schema a gold file brings: GENEVA's event ontology beside a OneIE file."""
-    ontology = Path(path).with_name("event_ontology.json")
-    if task in EVENT_TASKS and sniff_format(path, "gold") == "oneie" and ontology.is_file():
-        return str(ontology)
-    return None
+    if task not in EVENT_TASKS or sniff_format(path, "gold") != "oneie":
+        return None
+    ontology = event_ontology(Path(path))
+    return str(ontology) if ontology else None
 
 
 def _plain_text(doc: Annotated, task: str) -> str:
