@@ -3,10 +3,10 @@
 Re-DocRED's test documents (Wikipedia introductions, every relation between their entities
 annotated from Wikidata; ../shared/data/redocred) are read sentence by sentence, as `ieclid eval
 --task re` reads them, and their Wikidata relations are renamed to the general schema's where
-one fits (employer -> works for, place of birth -> born in, subsidiary -> part of reversed, ...;
-MAPPED below). Relations with no counterpart (author, genre, dates...) are left out of the gold,
-so a prediction the general schema cannot express costs nothing, and one it can but Re-DocRED
-does not annotate counts as wrong.
+one fits, as the schema's `aliases` and `inverse_aliases` say (employer -> works for, place of
+birth -> born in, subsidiary -> part of reversed, ...). Relations with no counterpart (author,
+genre, dates...) are left out of the gold, so a prediction the general schema cannot express
+costs nothing, and one it can but Re-DocRED does not annotate counts as wrong.
 
 `ieclid eval --task re` then runs each model on the first --limit sentences with the general
 schema and scores triples exactly (relation and both ends' texts, direction counts). Prints one
@@ -29,46 +29,25 @@ import orjson
 from model_matrix import DATA, MODELS, available
 
 from ieclid.datasets import read_docred
+from ieclid.demos import demo_labels
 from ieclid.schema import load_schema
 
 TEST = DATA / "redocred" / "test_revised.json"
-MAPPED = {  # Wikidata name -> (general relation, whether head and tail swap)
-    "employer": ("works for", False),
-    "member of": ("member of", False),
-    "member of political party": ("member of", False),
-    "member of sports team": ("member of", False),
-    "founded by": ("founded", True),
-    "head of government": ("leads", True),
-    "head of state": ("leads", True),
-    "chairperson": ("leads", True),
-    "located in the administrative territorial entity": ("located in", False),
-    "contains administrative territorial entity": ("located in", True),
-    "country": ("located in", False),
-    "location": ("located in", False),
-    "headquarters location": ("headquartered in", False),
-    "residence": ("lives in", False),
-    "place of birth": ("born in", False),
-    "country of citizenship": ("citizen of", False),
-    "part of": ("part of", False),
-    "has part": ("part of", True),
-    "parent organization": ("part of", False),
-    "subsidiary": ("part of", True),
-    "owned by": ("owns", True),
-    "spouse": ("spouse of", False),
-}
 
 
 def gold_records(limit: int) -> list[dict]:
     """The first `limit` test sentences as ieclid records with the general schema's relations."""
+    docs = list(read_docred(TEST))[:limit]
+    labels = demo_labels(docs, "re", load_schema("general"))
     records = []
-    for doc in list(read_docred(TEST))[:limit]:
+    for doc in docs:
         entities = [{"id": f"T{n + 1}", "label": label, "text": doc.text[s:e], "start": s, "end": e}
                     for n, (s, e, label) in enumerate(doc.entities)]
         relations = []
         for head, tail, label in doc.triples:
-            if label in MAPPED:
-                name, swap = MAPPED[label]
-                head, tail = (tail, head) if swap else (head, tail)
+            if label in labels.mapping:
+                head, tail = (tail, head) if label in labels.inverse else (head, tail)
+                name = labels.mapping[label]
                 relations.append({"label": name, "head": f"T{head + 1}", "tail": f"T{tail + 1}"})
         records.append({"id": doc.id, "text": doc.text, "entities": entities, "relations": relations})
     return records
@@ -81,8 +60,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ieclid-args", default="", help="more options for ieclid eval")
     args = parser.parse_args()
-    general = {r.name for r in load_schema("general").relations}
-    assert {name for name, _ in MAPPED.values()} <= general
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         gold = Path(tmp) / "redocred_general.jsonl"

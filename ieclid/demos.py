@@ -32,10 +32,12 @@ class DemoLabels:
 
     mapping: dict[str, str]  # demonstration tag -> schema label, for every tag that has one
     unknown: tuple[str, ...]  # tags with no schema label: their items are left out
+    inverse: frozenset[str] = frozenset()  # relation tags that name their label the other way round
 
     def renamed(self) -> dict[str, str]:
-        """The tags that are not the label's own name, as they were mapped."""
-        return {tag: name for tag, name in self.mapping.items() if tag != name}
+        """The tags that are not the label's own name, as they were mapped (ends swapped, said)."""
+        return {tag: f"{name} (ends swapped)" if tag in self.inverse else name
+                for tag, name in self.mapping.items() if tag != name}
 
 
 def parse_label_map(text: str | None) -> dict[str, str]:
@@ -57,7 +59,15 @@ def task_labels(task: str, schema: Schema) -> tuple[list[str], dict[str, str]]:
         labels = span_labels(task, schema)
         aliases = {alias.casefold(): label.name for label in labels for alias in label.aliases}
         return [label.name for label in labels], aliases
-    return list(schema.relation_names), {}
+    aliases = {alias.casefold(): rel.name for rel in schema.relations for alias in rel.aliases}
+    return list(schema.relation_names), aliases
+
+
+def _inverse_aliases(task: str, schema: Schema) -> dict[str, str]:
+    """Relation names data sets give the other way round (subsidiary for part of)."""
+    if task in SPAN_TASKS:
+        return {}
+    return {alias.casefold(): rel.name for rel in schema.relations for alias in rel.inverse_aliases}
 
 
 def _abbreviates(tag: str, name: str) -> bool:
@@ -73,6 +83,7 @@ def demo_labels(
     alias the schema gives, by name (ignoring case, `-`, `_` and spaces), or as the one label
     it abbreviates; the rest are unknown."""
     names, aliases = task_labels(task, schema)
+    inverse_aliases = _inverse_aliases(task, schema)
     label_map = label_map or {}
     for tag, name in label_map.items():
         if name not in names:
@@ -83,7 +94,12 @@ def demo_labels(
     tags = sorted({tag for doc in docs for ex in doc.examples(task) for tag in _labels(ex)})
     mapping: dict[str, str] = {}
     unknown = []
+    inverse = set()
     for tag in tags:
+        if tag not in label_map and tag.casefold() in inverse_aliases:
+            mapping[tag] = inverse_aliases[tag.casefold()]
+            inverse.add(tag)
+            continue
         abbreviated = [name for name in names if _abbreviates(tag, name)]
         found = (
             label_map.get(tag) or aliases.get(tag.casefold()) or match_label(tag, names)
@@ -93,21 +109,21 @@ def demo_labels(
             mapping[tag] = found
         else:
             unknown.append(tag)
-    return DemoLabels(mapping, tuple(unknown))
+    return DemoLabels(mapping, tuple(unknown), frozenset(inverse))
 
 
-def relabelled(example: Example, mapping: dict[str, str], keep_unknown: bool = False) -> Example:
-    """The example in the schema's labels; items whose tags have none are dropped, or kept under
-    their own tag with `keep_unknown` (training data may teach labels beyond the schema)."""
-
-    names = {**({tag: tag for tag in _labels(example)} if keep_unknown else {}), **mapping}
+def relabelled(example: Example, mapping: dict[str, str], inverse: frozenset[str] = frozenset()) -> Example:
+    """The example in the schema's labels; items whose tags have none are dropped. A relation
+    whose tag is in `inverse` runs the other way in the schema: its ends swap."""
     choice = example.choice
     if choice and choice[0] is not None:
-        choice = (names[choice[0]], choice[1]) if choice[0] in names else (None, False)
+        tag, reverse = choice
+        choice = (mapping[tag], reverse != (tag in inverse)) if tag in mapping else (None, False)
     return Example(
         text=example.text,
-        mentions=tuple((text, names[label]) for text, label in example.mentions if label in names),
-        triples=tuple((h, names[r], t) for h, r, t in example.triples if r in names),
+        mentions=tuple((text, mapping[label]) for text, label in example.mentions if label in mapping),
+        triples=tuple((t, mapping[r], h) if r in inverse else (h, mapping[r], t)
+                      for h, r, t in example.triples if r in mapping),
         choice=choice,
         tuples=example.tuples,
     )
@@ -121,8 +137,8 @@ def select_demos(
     `labels` maps the file's tags to the schema's (`demo_labels` by default)."""
     if shots <= 0:
         return []
-    mapping = (labels or demo_labels(docs, task, schema)).mapping
-    pool = [relabelled(ex, mapping) for doc in docs for ex in doc.examples(task)]
+    labels = labels or demo_labels(docs, task, schema)
+    pool = [relabelled(ex, labels.mapping, labels.inverse) for doc in docs for ex in doc.examples(task)]
     if task in CHOICE_TASKS:
         pool = [ex for ex in pool if ex.choice is not None]
     elif task in SPAN_TASKS:

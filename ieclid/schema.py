@@ -34,12 +34,20 @@ class RelationType:
     roles: tuple[str, str] | None = None
     template: str | None = None  # a statement with {head} and {tail}, for QA4RE options
     types: tuple[tuple[str, str], ...] = ()  # allowed (head type, tail type); empty: any
+    aliases: tuple[str, ...] = ()  # names data sets give it (employer for works for)
+    # names data sets give it the other way round (subsidiary for part of): head and tail swap
+    inverse_aliases: tuple[str, ...] = ()
 
     def allows(self, head_type: str, tail_type: str) -> bool:
         """Whether this relation can hold between mentions of these types (either way if directed)."""
         pairs = {(h.lower(), t.lower()) for h, t in self.types}
         pair = (head_type.lower(), tail_type.lower())
         return not pairs or pair in pairs or (self.roles is not None and pair[::-1] in pairs)
+
+    def ends(self, first: str, second: str, reverse: bool = False) -> tuple[str, str]:
+        """A marked pair's ends in the order an answer names them: a relation with roles says
+        its direction in its wording (verbalise), one without by which end comes first."""
+        return (second, first) if reverse and self.roles is None else (first, second)
 
     def verbalise(self, reverse: bool = False) -> str:
         """ADELIE's wording of a directed label: '<head role> and <tail role>'."""
@@ -148,12 +156,12 @@ def _parse_type_pairs(value: object, where: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _parse_aliases(value: object, where: str) -> tuple[str, ...]:
+def _parse_aliases(value: object, where: str, key: str = "aliases") -> tuple[str, ...]:
     """`aliases: [PER, B-PER]`: other names data sets give a label."""
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise UsageError(f"{where}: aliases must be a list of names")
+        raise UsageError(f"{where}: {key} must be a list of names")
     return tuple(v.strip() for v in value)
 
 
@@ -181,6 +189,8 @@ def schema_from_dict(data: object, where: str) -> Schema:
             RelationType(
                 name, str(spec.get("description", "")), tuple(roles) if roles else None, template,
                 _parse_type_pairs(spec.get("types"), f"{where}: relation {name!r}"),
+                _parse_aliases(spec.get("aliases"), f"{where}: {name}"),
+                _parse_aliases(spec.get("inverse_aliases"), f"{where}: {name}", "inverse_aliases"),
             )
         )
     events = []

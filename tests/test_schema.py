@@ -43,6 +43,21 @@ def test_schema_errors_are_usage_errors(tmp_path: Path):
         load_schema(str(empty))
     with pytest.raises(UsageError, match="duplicate"):
         schema_from_labels("a,a", "entities")
+    turned = tmp_path / "turned.yaml"
+    turned.write_text("relations:\n  part of:\n    inverse_aliases: has part\n")
+    with pytest.raises(UsageError, match="part of: inverse_aliases must be a list of names"):
+        load_schema(str(turned))
+
+
+def test_relation_aliases_say_which_way_round_a_data_sets_name_runs():
+    general = load_schema("general")
+    part_of = general.relation("part of")
+    assert "parent organization" in part_of.aliases and "subsidiary" in part_of.inverse_aliases
+    assert general.relation("works for").aliases == ("employer",)
+    # without roles the order of the ends says the direction; with roles the wording does
+    assert part_of.ends("Alphabet", "Google", reverse=True) == ("Google", "Alphabet")
+    whole = load_schema("semeval2010").relation("Component-Whole")
+    assert whole.ends("a wheel", "a car", reverse=True) == ("a wheel", "a car")
 
 
 def test_user_schema_file_and_labels(tmp_path: Path):

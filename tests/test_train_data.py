@@ -241,3 +241,28 @@ def test_passages_join_neighbouring_sentences_with_every_mention_labelled(shared
 def test_passages_leave_relation_examples_alone(shared_data):
     docs = list(read_semeval(shared_data / "semeval2010_task8/TRAIN_FILE_first2000.TXT"))[:40]
     assert joined(docs, 1.0, random.Random(0)) == docs
+
+
+def test_reviewed_relation_records_teach_relations(tmp_path):
+    """Records `ieclid extract --task re` wrote (ends labelled `entity`), as reviewed, give `re`
+    and `rc` examples in the records' own relations, and no NER examples of the bare ends."""
+    text = "Tim Cook works for Apple in Cupertino."
+    ends = [("T1", "Tim Cook"), ("T2", "Apple"), ("T3", "Cupertino")]
+    record = {"id": "1", "text": text,
+              "entities": [{"id": i, "label": "entity", "text": t, "start": text.index(t),
+                            "end": text.index(t) + len(t)} for i, t in ends],
+              "relations": [{"label": "works for", "head": "T1", "tail": "T2"},
+                            {"label": "headquartered in", "head": "T2", "tail": "T3"}]}
+    path = tmp_path / "reviewed.jsonl"
+    path.write_bytes(orjson.dumps(record) + b"\n")
+    recipe = Recipe(fewshot=0, symbols=0, json_answers=0, negative_pairs=0)
+    made = build([parse_source(str(path))], recipe)
+    assert Counter(e["task"] for e in made) == {"re": 1, "rc": 2}
+    (re_answer,) = [e["messages"][-1]["content"] for e in made if e["task"] == "re"]
+    assert re_answer == "[Answer]: (Tim Cook; works for; Apple)\n(Apple; headquartered in; Cupertino)\n"
+    rc_answers = {e["messages"][-1]["content"] for e in made if e["task"] == "rc"}
+    assert rc_answers == {"[Answer]: (Tim Cook; works for; Apple)\n",
+                          "[Answer]: (Apple; headquartered in; Cupertino)\n"}
+    record["entities"][0]["label"] = "person"  # typed entities teach NER as well
+    path.write_bytes(orjson.dumps(record) + b"\n")
+    assert {e["task"] for e in build([parse_source(str(path))], recipe)} == {"ner", "re", "rc"}

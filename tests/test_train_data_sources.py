@@ -1,11 +1,13 @@
 """`ieclid train data` from the larger open sets: MultiCoNER II, Re-DocRED and GENEVA."""
 
+import json
 import re
 
 import pytest
 
 from ieclid.datasets import Annotated, oneie_schema, read_annotated
 from ieclid.profiles.adelie import AdelieProfile
+from ieclid.schema import load_schema
 from ieclid.training.data import Recipe, build, parse_source, schema_from_data
 from ieclid.training.recasing import is_lower_cased, recased
 
@@ -109,3 +111,60 @@ def test_geneva_events_come_with_the_ontologys_descriptions(shared_data):
             text = text_of(example["messages"][0]["content"])
             items = [i.rsplit(": ", 1) for i in answer.removeprefix("[Answer]: ").split("; ") if ": " in i]
             assert all(trigger in text and schema.event(label) for trigger, label in items)
+
+
+TRIPLE = re.compile(r"\(([^;()]*); ([^;()]*); ([^;()]*)\)")
+
+
+def test_redocred_under_the_general_schema_names_and_turns_wikidata_relations(redocred):
+    """`:general` renames Wikidata relations by the schema's aliases and swaps the ends of those
+    it names the other way round (subsidiary -> part of, founded by -> founded)."""
+    notes: list[str] = []
+    made = build([parse_source(f"{redocred}:general")], Recipe(cap=1500, describe=0, **PLAIN), notes=notes)
+    names = set(load_schema("general").relation_names)
+    assert notes and "tags general does not name left out" in notes[0]
+    by_text = {doc.text: doc for doc in read_annotated(str(redocred))}
+    aliases = {"employer": "works for", "member of": "member of", "member of political party": "member of",
+               "member of sports team": "member of", "located in the administrative territorial entity":
+               "located in", "country": "located in", "location": "located in", "headquarters location":
+               "headquartered in", "residence": "lives in", "place of birth": "born in",
+               "country of citizenship": "citizen of", "part of": "part of", "parent organization": "part of",
+               "spouse": "spouse of"}
+    inverse = {"founded by": "founded", "head of government": "leads", "head of state": "leads",
+               "chairperson": "leads", "contains administrative territorial entity": "located in",
+               "has part": "part of", "subsidiary": "part of", "owned by": "owns"}
+    checked = swapped = 0
+    for example in made:
+        answer = example["messages"][-1]["content"]
+        if example["task"] != "re" or answer == "[Answer]: NA" or answer.startswith("[Answer]: ["):
+            continue
+        doc = by_text[text_of(example["messages"][0]["content"])]
+        spans = [doc.text[s:e] for s, e, _ in doc.entities]
+        expected = set()
+        for head, tail, label in doc.triples:
+            if label in inverse:
+                expected.add((spans[tail], inverse[label], spans[head]))
+                swapped += 1
+            elif label in aliases:
+                expected.add((spans[head], aliases[label], spans[tail]))
+        # relations the schema does not name (author, genre) are left out, not offered
+        assert set(TRIPLE.findall(answer)) == expected
+        assert set(options_of(example["messages"][0]["content"])) <= names
+        checked += 1
+    assert checked > 200 and swapped > 50
+
+
+def test_a_marked_pair_named_the_other_way_round_answers_its_ends_swapped(tmp_path):
+    """rc from `(Alphabet; subsidiary; Google)` under `part of` answers (Google; part of; Alphabet)."""
+    tokens = ["Google", "is", "a", "subsidiary", "of", "Alphabet", "."]
+    doc = {"title": "g", "sents": [tokens],
+           "vertexSet": [[{"name": "Google", "sent_id": 0, "pos": [0, 1], "type": "ORG"}],
+                         [{"name": "Alphabet", "sent_id": 0, "pos": [5, 6], "type": "ORG"}]],
+           "labels": [{"h": 1, "t": 0, "r": "P355", "evidence": [0]}]}
+    (tmp_path / "docs.json").write_text(json.dumps([doc]))
+    (tmp_path / "rel_info.json").write_text(json.dumps({"P355": "subsidiary"}))
+    made = build([parse_source(f"{tmp_path / 'docs.json'}:general")],
+                 Recipe(na_keep=0, fewshot=0, symbols=0, json_answers=0, negative_pairs=0))
+    answers = {example["task"]: example["messages"][-1]["content"] for example in made}
+    assert answers == {"re": "[Answer]: (Google; part of; Alphabet)\n",
+                       "rc": "[Answer]: (Google; part of; Alphabet)\n"}

@@ -63,7 +63,10 @@ def data(
     if chat is not None and not all(isinstance(g.get("messages"), list) for g in chat):
         raise UsageError(f"{general}: every line needs a 'messages' list")
     recipe = Recipe(seed=seed, cap=cap, rename=rename, merge=merge, passages=passages)
-    examples = build([parse_source(s) for s in source], recipe, chat, ie_share)
+    notes: list[str] = []
+    examples = build([parse_source(s) for s in source], recipe, chat, ie_share, notes)
+    for note in notes:
+        print(note, file=sys.stderr)
     writer = JsonlWriter(out)
     try:
         for example in examples:

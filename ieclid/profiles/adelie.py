@@ -261,7 +261,8 @@ class AdelieProfile:
             elif task == "ere":
                 items = f"({pair.e1_text}; {rel.name}; {pair.e2_text}); "
             else:
-                items = f"({pair.e1_text}; {rel.verbalise(reverse)}; {pair.e2_text})\n"
+                first, second = rel.ends(pair.e1_text, pair.e2_text, reverse)
+                items = f"({first}; {rel.verbalise(reverse)}; {second})\n"
         elif task == "openie":
             items = "".join("(" + "; ".join(t) + "); \n" for t in example.tuples)
         else:

@@ -141,8 +141,11 @@ def parse_source(spec: str) -> Source:
 
 
 def build(sources: list[Source], recipe: Recipe, general: list[dict] | None = None,
-          ie_share: float = 1.0) -> list[dict]:
-    """The mixed training examples: {"messages": [...], "source", "task"} per line."""
+          ie_share: float = 1.0, notes: list[str] | None = None) -> list[dict]:
+    """The mixed training examples: {"messages": [...], "source", "task"} per line. A source
+    given a schema is read in the schema's labels; tags it does not name are left out (a label
+    offered only when it is the answer would teach the model to answer every label offered),
+    and `notes` gets a line naming them."""
     rng = random.Random(recipe.seed)
     mixed: list[dict] = []
     for source in sources:
@@ -153,12 +156,16 @@ def build(sources: list[Source], recipe: Recipe, general: list[dict] | None = No
         if recipe.passages and fmt in ("conll", "records"):
             docs = joined(docs, recipe.passages, rng)
         given = source.schema or (oneie_schema(Path(source.path)) if fmt == "oneie" else None)
-        for task in FORMAT_TASKS.get(fmt or "", ("ner",)):
+        for task in _tasks(fmt, docs):
             schema = given or schema_from_data(docs, task)
             examples = [ex for doc in docs for ex in _examples(doc, task, recipe, rng)]
             if given:  # the data's tags as the schema names them (aliases: OtherPER as person)
-                mapping = demo_labels(docs, task, schema).mapping
-                examples = [relabelled(ex, mapping, keep_unknown=True) for ex in examples]
+                labels = demo_labels(docs, task, schema)
+                examples = [relabelled(ex, labels.mapping, labels.inverse) for ex in examples]
+                if labels.unknown and notes is not None:
+                    shown = ", ".join(labels.unknown[:5]) + (", ..." if len(labels.unknown) > 5 else "")
+                    notes.append(f"{source.path}: {task}: {len(labels.unknown)} tags {schema.name} does "
+                                 f"not name left out ({shown})")
             made = [_chat(task, schema, ex, examples, recipe, rng) for ex in examples]
             made = [m for m, ex in zip(made, examples, strict=True)
                     if not _empty(task, ex) or rng.random() < recipe.na_keep]
@@ -172,6 +179,15 @@ def build(sources: list[Source], recipe: Recipe, general: list[dict] | None = No
         mixed += [{"messages": g["messages"], "source": "general", "task": "chat"} for g in pool[:wanted]]
         rng.shuffle(mixed)
     return mixed
+
+
+def _tasks(fmt: str | None, docs: list[Annotated]) -> tuple[str, ...]:
+    """What a source teaches: its format's tasks; ieclid records with relations (`re` output, as
+    reviewed) give `re` and `rc` too, and `ner` unless every entity is a bare relation end."""
+    if fmt != "records" or not any(doc.triples for doc in docs):
+        return FORMAT_TASKS.get(fmt or "", ("ner",))
+    typed = any(label != "entity" for doc in docs for *_, label in doc.entities)
+    return ("ner", "re", "rc") if typed else ("re", "rc")
 
 
 def schema_from_data(docs: list[Annotated], task: str) -> Schema:
@@ -238,7 +254,6 @@ class _Form:
 def _form(task: str, schema: Schema, gold: set[str], recipe: Recipe, rng: random.Random) -> _Form:
     labels = _labels(task, schema)
     known = {lab.name for lab in labels}
-    labels += [Label(name) for name in sorted(gold - known)]  # labels the data uses beyond the schema
     kept = [lab for lab in labels if lab.name in gold or rng.random() >= recipe.dropout]
     if len(kept) > recipe.max_options:
         others = [lab for lab in kept if lab.name not in gold]
@@ -372,10 +387,13 @@ def _answer(task: str, schema: Schema, ex: Example, form: _Form) -> str:
         pair = find_marked_pair(ex.text)
         option = _rc_option(ex, schema)
         label = form.names.get(option, option)
+        first, second = pair.e1_text, pair.e2_text
+        if ex.choice and (rel := schema.relation(ex.choice[0] or "")):
+            first, second = rel.ends(first, second, ex.choice[1])
         if form.answers == "json":
-            triple = {"subject": pair.e1_text, "relation": label, "object": pair.e2_text}
+            triple = {"subject": first, "relation": label, "object": second}
             return "[Answer]: " + json.dumps(triple)
-        return f"[Answer]: ({pair.e1_text}; {label}; {pair.e2_text})\n"
+        return f"[Answer]: ({first}; {label}; {second})\n"
     if task == "re":
         # once each: a name mentioned twice in the sentence relates twice in the annotation
         named = ((head, form.names.get(label, label), tail) for head, label, tail in ex.triples)
