@@ -284,6 +284,8 @@ class Extractor:
             self._warn_outside(builder, "label", mention.label, schema.entity_names)
             self._add_span(builder, grounder, chunk, mention.label, mention.text, score)
         for triple, score in self._sure(completion, answer.triples):
+            if triple.head.strip().casefold() == triple.tail.strip().casefold():
+                continue  # a name related to itself states nothing (small models echo the subject)
             self._warn_outside(builder, "relation", triple.label, schema.relation_names)
             head, _ = self._add_span(builder, grounder, chunk, "entity", triple.head, None, claim=False)
             tail, _ = self._add_span(builder, grounder, chunk, "entity", triple.tail, None, claim=False)

@@ -80,3 +80,31 @@ def test_server_kind_is_for_servers(tmp_path):
     text.write_text("Anna flew to Paris.\n")
     assert_one_line_error(ieclid("extract", "--server-kind", "vllm", str(text)), 2,
                           "--server-kind is for --backend openai")
+
+
+def test_a_name_related_to_itself_is_left_out(tmp_path):
+    """Small models echo the subject as the object ("(Ann; works for; Ann)"): no relation."""
+
+    class Echoing(JsonHandler):
+        def do_GET(self) -> None:
+            self.answer(200, {"data": [{"id": "served", "owned_by": "llamacpp"}]})
+
+        def do_POST(self) -> None:
+            self.body()
+            answer = ('[{"head": "Ann Lee", "relation": "works for", "tail": "ann lee"}, '
+                      '{"head": "Ann Lee", "relation": "works for", "tail": "Acme"}]')
+            self.answer(200, {"choices": [{"text": answer, "finish_reason": "stop"}],
+                              "usage": {"prompt_tokens": 10, "completion_tokens": 5}})
+
+    httpd, url = serve(Echoing)
+    text = tmp_path / "news.txt"
+    text.write_text("Ann Lee works for Acme.\n")
+    try:
+        result = ieclid("extract", "--task", "re", "--quiet", "--backend", "openai", "--base-url", url, str(text))
+    finally:
+        httpd.shutdown()
+    assert result.returncode == 0, result.stderr
+    (record,) = records(result.stdout)
+    ends = {e["id"]: e["text"] for e in record["entities"]}
+    assert [(ends[r["head"]], r["label"], ends[r["tail"]]) for r in record["relations"]] == [
+        ("Ann Lee", "works for", "Acme")]
