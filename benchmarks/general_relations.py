@@ -13,7 +13,7 @@ schema and scores triples exactly (relation and both ends' texts, direction coun
 JSON object per model and a markdown table, overall and per relation.
 
 Usage: python benchmarks/general_relations.py [--limit 200] [--models smollm2-ie qwen2 gemma3]
-                                              [--threads 2] [--ieclid-args '...']
+                                              [--lora ADAPTER] [--threads 2] [--ieclid-args '...']
 """
 
 from __future__ import annotations
@@ -59,16 +59,20 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ieclid-args", default="", help="more options for ieclid eval")
+    parser.add_argument("--lora", help="also score the embedded base with this adapter (a training try)")
     args = parser.parse_args()
+    runs = [(name, ["--model", given]) for name, given in available(args.models)]
+    if args.lora:
+        runs.append((f"smollm2 + {Path(args.lora).name}", ["--model", "smollm2", "--lora", args.lora]))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         gold = Path(tmp) / "redocred_general.jsonl"
         records = gold_records(args.limit)
         gold.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-        for name, given in available(args.models):
+        for name, model in runs:
             out = subprocess.run(
                 [sys.executable, "-m", "ieclid", "eval", "--task", "re", "--gold", str(gold), "--json",
-                 "--model", given, "--threads", str(args.threads), "--save", tmp, "-q",
+                 *model, "--threads", str(args.threads), "--save", tmp, "-q",
                  *shlex.split(args.ieclid_args)],
                 capture_output=True, check=True,
             ).stdout
