@@ -22,6 +22,7 @@ from ieclid.grammar import FUNCTION_WORDS, starts_on, unstartable_words
 from ieclid.grounding import Grounder, Placement
 from ieclid.profiles import Profile
 from ieclid.profiles.base import Ending
+from ieclid.record_text import said
 from ieclid.records import Record, RecordBuilder, error_record
 from ieclid.schema import Schema
 from ieclid.tasks import TUPLE_SLOTS, Answer, Example, Request
@@ -284,7 +285,7 @@ class Extractor:
             self._warn_outside(builder, "label", mention.label, schema.entity_names)
             self._add_span(builder, grounder, chunk, mention.label, mention.text, score)
         for triple, score in self._sure(completion, answer.triples):
-            if triple.head.strip().casefold() == triple.tail.strip().casefold():
+            if said(triple.head) == said(triple.tail):
                 continue  # a name related to itself states nothing (small models echo the subject)
             self._warn_outside(builder, "relation", triple.label, schema.relation_names)
             head, _ = self._add_span(builder, grounder, chunk, "entity", triple.head, None, claim=False)

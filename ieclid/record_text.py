@@ -17,6 +17,11 @@ FORMATS = ("jsonl", "pretty", "tsv")
 TSV_HEADER = ("id", "kind", "label", "text", "start", "end", "score", "head", "tail")
 
 
+def said(text: str) -> str:
+    """A name as two mentions of it compare equal: spacing collapsed, case folded."""
+    return " ".join(text.split()).casefold()
+
+
 def encoder(layout: str) -> tuple[bytes, Callable[[dict[str, Any]], bytes]]:
     """(what the output starts with, how each record is written) for a format of FORMATS."""
     if layout == "pretty":

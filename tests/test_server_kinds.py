@@ -91,7 +91,7 @@ def test_a_name_related_to_itself_is_left_out(tmp_path):
 
         def do_POST(self) -> None:
             self.body()
-            answer = ('[{"head": "Ann Lee", "relation": "works for", "tail": "ann lee"}, '
+            answer = ('[{"head": "Ann Lee", "relation": "works for", "tail": "ann  lee"}, '
                       '{"head": "Ann Lee", "relation": "works for", "tail": "Acme"}]')
             self.answer(200, {"choices": [{"text": answer, "finish_reason": "stop"}],
                               "usage": {"prompt_tokens": 10, "completion_tokens": 5}})

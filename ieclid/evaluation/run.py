@@ -21,7 +21,7 @@ from ieclid.errors import UsageError
 from ieclid.evaluation import carb, semeval
 from ieclid.evaluation.spans import PRF, SpanScores
 from ieclid.evaluation.tables import TableScores
-from ieclid.record_text import referent
+from ieclid.record_text import referent, said
 from ieclid.task_specs import TASKS
 from ieclid.tasks.markers import strip_markers
 
@@ -114,10 +114,6 @@ def score_ner(gold: list[Annotated], predictions: list[dict | None]) -> dict:
             "missing": missing, **scores.as_dict()}
 
 
-def _said(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
 def score_re(gold: list[Annotated], predictions: list[dict | None]) -> dict:
     """Relation triples: a predicted (head, relation, tail) counts when its relation and the texts
     of both ends (case and spacing aside) equal a gold triple's; direction counts."""
@@ -126,13 +122,13 @@ def score_re(gold: list[Annotated], predictions: list[dict | None]) -> dict:
     for doc, record in zip(gold, predictions, strict=True):
         if record is None or "error" in record:
             missing += 1
-        spans = [_said(doc.text[start:end]) for start, end, _ in doc.entities]
+        spans = [said(doc.text[start:end]) for start, end, _ in doc.entities]
         entity_of = referent(record or {})
         pred = []
         for rel in (record or {}).get("relations") or []:
             head, tail = entity_of(rel.get("head")), entity_of(rel.get("tail"))
             if head and tail:
-                pred.append((_said(head["text"]), _said(tail["text"]), rel["label"]))
+                pred.append((said(head["text"]), said(tail["text"]), rel["label"]))
         scores.add([(spans[h], spans[t], label) for h, t, label in doc.triples], pred)
     return {"task": "re", "metric": "micro F1, exact (head, relation, tail) texts", "n": len(gold),
             "missing": missing, **scores.as_dict()}
