@@ -25,7 +25,7 @@ from ieclid.profiles.base import Ending
 from ieclid.record_text import said
 from ieclid.records import Record, RecordBuilder, error_record
 from ieclid.schema import Schema
-from ieclid.tasks import TUPLE_SLOTS, Answer, Example, Request
+from ieclid.tasks import TUPLE_SLOTS, Answer, Choice, Example, Request
 from ieclid.tasks.markers import find_marked_pair, find_marked_trigger, has_markers, mark, untyped
 from ieclid.tasks.tables import EMPTY_CELLS
 
@@ -89,6 +89,18 @@ class ExtractOptions:
 
 def _only(parts: list[RecordBuilder]) -> RecordBuilder:
     return parts[0]
+
+
+def _backwards(choice: Choice, marked: str, schema: Schema) -> bool:
+    """Whether an answer names the marked pair e2 first: for a relation without roles, whose
+    wording cannot say the direction, the order of the ends in the answer does."""
+    relation = schema.relation(choice.label or "")
+    if choice.ends is None or relation is None or relation.roles:
+        return False
+    pair = find_marked_pair(marked)
+    first, second = said(pair.e1_text), said(pair.e2_text)
+    head, tail = (said(end) for end in choice.ends)
+    return first != second and (head, tail) == (second, first)
 
 
 @dataclass
@@ -366,7 +378,8 @@ class Extractor:
         choice = answer.choice
         if choice is not None and choice.label is not None:
             score = completion.score(*choice.where) if choice.where else None
-            builder.add_relation(choice.label, *((tail, head) if choice.reverse else (head, tail)), score)
+            reverse = choice.reverse or _backwards(choice, marked, schema or self.options.schema)
+            builder.add_relation(choice.label, *((tail, head) if reverse else (head, tail)), score)
 
     def _classify(self, doc: Document) -> RecordBuilder:
         """rc and marked ere: one marked text; entities (ere: events) e1, e2 and their relation."""

@@ -108,3 +108,33 @@ def test_a_name_related_to_itself_is_left_out(tmp_path):
     ends = {e["id"]: e["text"] for e in record["entities"]}
     assert [(ends[r["head"]], r["label"], ends[r["tail"]]) for r in record["relations"]] == [
         ("Ann Lee", "works for", "Acme")]
+
+
+def test_the_order_of_the_ends_gives_a_relation_without_roles_its_direction(tmp_path):
+    """`part of` has no role wording to say which way it runs: `(Google; part of; Alphabet)` for
+    <e1>Alphabet</e1> ... <e2>Google</e2> is Google part of Alphabet, e2 -> e1."""
+    answers = iter(["[Answer]: (Google; part of; Alphabet)", "[Answer]: (Google; part of; Alphabet)"])
+
+    class Answering(JsonHandler):
+        def do_GET(self) -> None:
+            self.answer(200, {"data": [{"id": "served", "owned_by": "llamacpp"}]})
+
+        def do_POST(self) -> None:
+            self.body()
+            self.answer(200, {"choices": [{"text": next(answers), "finish_reason": "stop"}],
+                              "usage": {"prompt_tokens": 10, "completion_tokens": 5}})
+
+    httpd, url = serve(Answering)
+    text = tmp_path / "pairs.txt"
+    text.write_text("<e1>Alphabet</e1> owns <e2>Google</e2>.\n<e1>Google</e1> belongs to <e2>Alphabet</e2>.\n")
+    try:
+        result = ieclid("extract", "--task", "rc", "--schema", "general", "--profile", "adelie", "--lines",
+                        "--quiet", "--backend", "openai", "--base-url", url, str(text))
+    finally:
+        httpd.shutdown()
+    assert result.returncode == 0, result.stderr
+    found = []
+    for record in records(result.stdout):
+        ends = {e["id"]: e["text"] for e in record["entities"]}
+        found += [(ends[r["head"]], r["label"], ends[r["tail"]]) for r in record["relations"]]
+    assert found == [("Google", "part of", "Alphabet")] * 2

@@ -355,11 +355,11 @@ class AdelieProfile:
                 name = match_label(relation, schema.relation_names)
                 if name is None and not match_label(relation, [schema.none_label or "none", "none"]):
                     result.problems.append(f"relation outside the schema: {relation!r}")
-                result.choice = Choice(name, False, where)
+                result.choice = Choice(name, False, where, (head, tail))
                 return result
             name, reverse = self._relation(schema, relation)
             if task == "rc":
-                result.choice = Choice(name, reverse, where)
+                result.choice = Choice(name, reverse, where, (head, tail))
                 return result
             if name is None:
                 result.problems.append(f"relation outside the schema: {relation!r}")

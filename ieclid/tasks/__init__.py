@@ -42,11 +42,14 @@ class Triple:
 
 @dataclass(frozen=True)
 class Choice:
-    """An rc answer: a relation name (None for no relation) and whether it runs e2 -> e1."""
+    """An rc answer: a relation name (None for no relation) and whether it runs e2 -> e1; `ends`
+    are the answer's head and tail as written, which give the direction of a relation without
+    roles (`(Google; part of; Alphabet)` for <e1>Alphabet</e1> ... <e2>Google</e2>)."""
 
     label: str | None
     reverse: bool = False
     where: tuple[int, int] | None = None
+    ends: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
