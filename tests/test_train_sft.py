@@ -135,16 +135,16 @@ def test_merged_export_is_checked_against_the_trained_model(tmp_path, monkeypatc
     hf_checkpoint("smollm2", run)
     (run / "final").symlink_to(run / "base")  # a "full fine-tuning" that changed nothing
     good = tmp_path / "good.gguf"
-    written = merged_gguf.write_merged(run, embedded_model_path(), good, "Q8_0", lora=False)
+    written = merged_gguf.write_merged(run, embedded_model_path(), good, "Q8_0", None)
     assert written["tensors"] == 272 and read_gguf(good).quantization == "Q8_0"
-    result = merged_gguf.verify_merged(run, False, good)
+    result = merged_gguf.verify_merged(run, None, good)
     assert result["logit_cosine"] >= 0.99 and result["top1_agreement"] >= 0.9, result
 
     monkeypatch.setattr(merged_gguf, "permute_rows", lambda weight, n_head: weight)
     wrong = tmp_path / "wrong.gguf"
-    merged_gguf.write_merged(run, embedded_model_path(), wrong, "Q8_0", lora=False)
+    merged_gguf.write_merged(run, embedded_model_path(), wrong, "Q8_0", None)
     with pytest.raises(IeclidError, match="disagrees"):
-        merged_gguf.verify_merged(run, False, wrong)
+        merged_gguf.verify_merged(run, None, wrong)
 
 
 def test_training_goes_on_from_the_default_models_adapter(shared_data, tmp_path):
@@ -170,6 +170,16 @@ def test_training_goes_on_from_the_default_models_adapter(shared_data, tmp_path)
     again = {t.name: np.array(t.data) for t in gguf.GGUFReader(str(run / "adapter.gguf")).tensors}
     assert len(shipped) == 420 and shipped.keys() == again.keys()
     assert all(np.array_equal(shipped[name], again[name]) for name in shipped)
+    # a blend of a run that learned nothing is the adapter it started from, refactored
+    blended = ieclid("train", "export", "--run", str(run), "--blend", "0.5", "--no-check")
+    assert blended.returncode == 0, blended.stderr[-2000:]
+    assert f"0.5 of the adapter it started from ({run / 'start'})" in blended.stderr
+    half = {t.name: np.array(t.data, dtype=np.float64) for t in
+            gguf.GGUFReader(str(run / "adapter-blend-0.5.gguf")).tensors}
+    for name in (n for n in shipped if n.endswith("lora_a")):
+        b_name = name[:-1] + "b"
+        wanted = shipped[b_name].astype(np.float64) @ shipped[name].astype(np.float64)
+        assert np.allclose(half[b_name] @ half[name], wanted, atol=2e-3 * np.abs(wanted).max())
 
     def sft(*args):
         return ieclid("train", "sft", "--data", str(data), "--out", str(run), *args, timeout=900)

@@ -210,7 +210,8 @@ def _trained(out: Path, metrics: dict) -> None:
 def export(
     run: Path = typer.Option(..., "--run", help="A run directory of 'ieclid train sft' or 'dpo'."),
     out: Path = typer.Option(
-        None, "--out", "-o", help="The GGUF to write (default: RUN/adapter.gguf or RUN/model-QUANT.gguf)."
+        None, "--out", "-o", help="The GGUF to write (default: RUN/adapter.gguf or RUN/model-QUANT.gguf; "
+        "-blend-W before .gguf with --blend)."
     ),
     merged: bool = typer.Option(
         None, "--merged/--adapter",
@@ -223,9 +224,15 @@ def export(
     check: bool = typer.Option(
         True, "--check/--no-check", help="Compare llama.cpp's answers with the trained model's."
     ),
+    blend: float = typer.Option(
+        1.0, "--blend", help="Share of this LoRA run's training to keep: 1 as trained, 0.5 halfway back "
+        "to the adapter (or base) it started from, which gives back part of what narrow training cost.",
+    ),
 ) -> int:
     """The trained model for llama.cpp: a LoRA adapter GGUF applied to the quantized base
     (ieclid extract --lora), or a quantized GGUF of the whole model (ieclid extract --model)."""
+    import tempfile
+
     import yaml
 
     from ieclid.errors import UsageError
@@ -246,23 +253,42 @@ def export(
     if Path(settings["base"]).is_dir():
         raise UsageError("the run's base is an HF directory; exports start from the GGUF base it was made "
                          "from (train with --base GGUF)")
+    if blend != 1 and not lora:
+        raise UsageError("--blend applies to LoRA runs; this run trained the full model")
     base_gguf = resolve_model(settings["base"])
-    if merged:
-        _export_merged(run, base_gguf, out, quant, lora, check)
-    else:
-        _export_adapter(run, base_gguf, out or run / "adapter.gguf", check)
-        print(f"use it: ieclid extract --model {settings['base']} --lora {out or run / 'adapter.gguf'} FILE",
-              file=sys.stderr)
+    suffix = "" if blend == 1 else f"-blend-{blend:g}"
+    with tempfile.TemporaryDirectory(prefix="ieclid-blend-") as work:
+        adapter = _blended(run, settings, blend, Path(work)) if lora else None
+        if merged:
+            _export_merged(run, adapter, base_gguf, out, quant, suffix, check)
+        else:
+            out = out or run / f"adapter{suffix}.gguf"
+            _export_adapter(run, adapter, base_gguf, out, check)
+            print(f"use it: ieclid extract --model {settings['base']} --lora {out} FILE", file=sys.stderr)
     return 0
 
 
-def _export_adapter(run: Path, base_gguf: str, out: Path, check: bool) -> None:
+def _blended(run: Path, settings: dict, weight: float, work: Path) -> Path:
+    """The run's adapter to export: RUN/final, or blended with the one the run started from."""
+    if weight == 1:
+        return run / "final"
+    from ieclid.training.blending import blend, start_adapter
+
+    start = start_adapter(run, settings)
+    lost = blend(start, run / "final", work, weight)
+    origin = f"the adapter it started from ({start})" if start else "the base (no adapter)"
+    rank = f"; the rank leaves out {lost:.1e} of a change's energy at most" if lost else ""
+    print(f"blended: {weight:g} of the training, {1 - weight:g} of {origin}{rank}", file=sys.stderr)
+    return work
+
+
+def _export_adapter(run: Path, adapter: Path, base_gguf: str, out: Path, check: bool) -> None:
     from ieclid.training.export import export_adapter, verify
 
-    tensors = export_adapter(run / "final", run / "base", out)
+    tensors = export_adapter(adapter, run / "base", out)
     print(f"wrote {out} ({tensors} tensors, {out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     if check:
-        result = verify(run / "final", run / "base", base_gguf, out)
+        result = verify(adapter, run / "base", base_gguf, out)
         if result["compared"]:
             effect = ("the adapter moves llama.cpp's logits as it moves the trained model's "
                       f"(cosine {result['change_cosine']})")
@@ -271,17 +297,17 @@ def _export_adapter(run: Path, base_gguf: str, out: Path, check: bool) -> None:
         print(f"checked: tokenizers agree; {effect}", file=sys.stderr)
 
 
-def _export_merged(run: Path, base_gguf: str, out: Path | None, quant: str | None, lora: bool,
-                   check: bool) -> None:
+def _export_merged(run: Path, adapter: Path | None, base_gguf: str, out: Path | None, quant: str | None,
+                   suffix: str, check: bool) -> None:
     from ieclid.training.merged_gguf import base_quant, probe_extraction, verify_merged, write_merged
 
     quant = (quant or base_quant(base_gguf)).upper()
-    out = out or run / f"model-{quant}.gguf"
-    written = write_merged(run, base_gguf, out, quant, lora)
+    out = out or run / f"model-{quant}{suffix}.gguf"
+    written = write_merged(run, base_gguf, out, quant, adapter)
     print(f"wrote {out} ({quant}, {written['tensors']} tensors, {written['bytes'] / 1e6:.1f} MB)",
           file=sys.stderr)
     if check:
-        result = verify_merged(run, lora, out)
+        result = verify_merged(run, adapter, out)
         probe = probe_extraction(out)
         print(f"checked: tokenizers agree; next-token logits cosine {result['logit_cosine']}, same top token "
               f"{100 * result['top1_agreement']:.0f}% of the time; a probe extraction gave "

@@ -35,12 +35,13 @@ def base_quant(base_gguf: str) -> str:
     return quant if quant in QUANTS else "Q8_0"
 
 
-def tuned_model(run: Path, lora: bool):
-    """The run's trained model: its LoRA merged into RUN/base, or the fully tuned RUN/final."""
-    return load_tuned(run / "base", run / "final") if lora else load_tuned(run / "final")
+def tuned_model(run: Path, adapter: Path | None):
+    """The run's trained model: a LoRA adapter (RUN/final, or a blend of it) merged into RUN/base,
+    or, for a full run (no adapter), the fully tuned RUN/final."""
+    return load_tuned(run / "base", adapter) if adapter else load_tuned(run / "final")
 
 
-def write_merged(run: Path, base_gguf: str, out: Path, quant: str, lora: bool) -> dict:
+def write_merged(run: Path, base_gguf: str, out: Path, quant: str, adapter: Path | None) -> dict:
     """Write the quantized GGUF; returns its size and tensor count."""
     if quant not in QUANTS:
         raise UsageError(f"unknown quantization {quant!r}; choose from: {', '.join(QUANTS)}")
@@ -50,7 +51,7 @@ def write_merged(run: Path, base_gguf: str, out: Path, quant: str, lora: bool) -
     arch = reader.fields["general.architecture"].contents()
     if arch != "llama":
         raise UsageError(f"only llama-architecture models are exported so far, not {arch}")
-    model = tuned_model(run, lora)
+    model = tuned_model(run, adapter)
     config = model.config
     state = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config.num_hidden_layers)
@@ -89,7 +90,7 @@ def write_merged(run: Path, base_gguf: str, out: Path, quant: str, lora: bool) -
     return {"tensors": written, "bytes": out.stat().st_size, "quant": quant}
 
 
-def verify_merged(run: Path, lora: bool, exported: Path) -> dict:
+def verify_merged(run: Path, adapter: Path | None, exported: Path) -> dict:
     """llama.cpp's next-token distributions on the probes against the trained HF model's: the mean
     cosine of the centred logits, and how often both predict the same token."""
     import llama_cpp
@@ -98,7 +99,7 @@ def verify_merged(run: Path, lora: bool, exported: Path) -> dict:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(run / "base")
-    model = tuned_model(run, lora)
+    model = tuned_model(run, adapter)
     with weights_off_amx():
         llm = llama_cpp.Llama(model_path=str(exported), n_ctx=512, logits_all=True, verbose=False)
     cosines, agree, total = [], 0, 0
