@@ -257,8 +257,11 @@ def export(
         raise UsageError("--blend applies to LoRA runs; this run trained the full model")
     base_gguf = resolve_model(settings["base"])
     suffix = "" if blend == 1 else f"-blend-{blend:g}"
+    if not lora:  # a full run: its RUN/final is the whole model
+        _export_merged(run, None, base_gguf, out, quant, suffix, check)
+        return 0
     with tempfile.TemporaryDirectory(prefix="ieclid-blend-") as work:
-        adapter = _blended(run, settings, blend, Path(work)) if lora else None
+        adapter = _blended(run, settings, blend, Path(work))
         if merged:
             _export_merged(run, adapter, base_gguf, out, quant, suffix, check)
         else:
