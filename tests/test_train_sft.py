@@ -180,6 +180,10 @@ def test_training_goes_on_from_the_default_models_adapter(shared_data, tmp_path)
         b_name = name[:-1] + "b"
         wanted = shipped[b_name].astype(np.float64) @ shipped[name].astype(np.float64)
         assert np.allclose(half[b_name] @ half[name], wanted, atol=2e-3 * np.abs(wanted).max())
+    merged = ieclid("train", "export", "--run", str(run), "--merged", "--quant", "Q8_0", "--blend", "0.5")
+    assert merged.returncode == 0, merged.stderr[-2000:]
+    assert read_gguf(run / "model-Q8_0-blend-0.5.gguf").quantization == "Q8_0"
+    assert "next-token logits cosine" in merged.stderr  # checked against the blended HF model
 
     def sft(*args):
         return ieclid("train", "sft", "--data", str(data), "--out", str(run), *args, timeout=900)
