@@ -53,6 +53,16 @@ def gold_records(limit: int) -> list[dict]:
     return records
 
 
+def score(gold: Path, model: list[str], threads: int, save: str, extra: list[str] = ()) -> dict:
+    """`ieclid eval --task re` of one model (its options in `model`) on the gold records."""
+    out = subprocess.run(
+        [sys.executable, "-m", "ieclid", "eval", "--task", "re", "--gold", str(gold), "--json", *model,
+         "--threads", str(threads), "--save", save, "-q", *extra],
+        capture_output=True, check=True,
+    ).stdout
+    return orjson.loads(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=200)
@@ -70,13 +80,7 @@ def main() -> None:
         records = gold_records(args.limit)
         gold.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
         for name, model in runs:
-            out = subprocess.run(
-                [sys.executable, "-m", "ieclid", "eval", "--task", "re", "--gold", str(gold), "--json",
-                 *model, "--threads", str(args.threads), "--save", tmp, "-q",
-                 *shlex.split(args.ieclid_args)],
-                capture_output=True, check=True,
-            ).stdout
-            report = orjson.loads(out)
+            report = score(gold, model, args.threads, tmp, shlex.split(args.ieclid_args))
             row = {"model": name, "sentences": len(records), **{k: report[k] for k in (
                 "precision", "recall", "f1", "tp", "n_pred", "n_gold")},
                 "per_label": {k: v["f1"] for k, v in report["per_label"].items()}}

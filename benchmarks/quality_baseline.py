@@ -59,6 +59,18 @@ def configurations() -> list[tuple[str, str, list[str]]]:
     return rows
 
 
+def evaluate(eval_args: list[str], limit: int, model: list[str],
+             save: Path) -> tuple[dict | None, float, str]:
+    """One row: `ieclid eval` on the first `limit` items with the model options; the report (None
+    when it failed), the seconds it took, and its stderr."""
+    command = [sys.executable, "-m", "ieclid", "eval", *eval_args, "--limit", str(limit), "--json",
+               "--quiet", "--save", str(save), *model]
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    return (orjson.loads(result.stdout) if result.returncode == 0 else None), seconds, result.stderr
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=100)
@@ -81,18 +93,12 @@ def main() -> None:
         if not name.startswith(wanted) or (args.setting and setting not in args.setting.split(",")):
             continue
         save = Path(args.save_dir) / f"{name}.{setting.replace(' ', '_')}.jsonl"
-        command = [sys.executable, "-m", "ieclid", "eval", *eval_args, "--limit", str(args.limit), "--json",
-                   "--quiet", "--save", str(save)]
-        for option in ("model", "lora", "profile"):
-            if getattr(args, option):
-                command += [f"--{option}", getattr(args, option)]
-        started = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True)
-        seconds = time.perf_counter() - started
-        if result.returncode != 0:
-            print(f"| {name} | {setting} | failed: {result.stderr.strip()[:80]} | | | | |", flush=True)
+        model = [part for option in ("model", "lora", "profile") if getattr(args, option)
+                 for part in (f"--{option}", getattr(args, option))]
+        report, seconds, stderr = evaluate(eval_args, args.limit, model, save)
+        if report is None:
+            print(f"| {name} | {setting} | failed: {stderr.strip()[:80]} | | | | |", flush=True)
             continue
-        report = orjson.loads(result.stdout)
         report.update(dataset=name, setting=setting, seconds=round(seconds, 1))
         if args.json:
             with Path(args.json).open("ab") as out:
