@@ -23,6 +23,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -53,7 +54,7 @@ def gold_records(limit: int) -> list[dict]:
     return records
 
 
-def score(gold: Path, model: list[str], threads: int, save: str, extra: list[str] = ()) -> dict:
+def score(gold: Path, model: list[str], threads: int, save: str, extra: Sequence[str] = ()) -> dict:
     """`ieclid eval --task re` of one model (its options in `model`) on the gold records."""
     out = subprocess.run(
         [sys.executable, "-m", "ieclid", "eval", "--task", "re", "--gold", str(gold), "--json", *model,

@@ -17,8 +17,9 @@ data=${1:-../shared/data}
 run=${2:-runs/broad}
 work=$(mktemp -d)
 source "$(dirname "$0")/recipe.sh"
-aligned_data "$data" "$work" --passages 0.3
-more=(--rename 0.5 --merge 0.3 --passages 0.3 --seed 0)
+passages=(--passages 0.3)
+aligned_data "$data" "$work" "${passages[@]}"
+more=("${recipe_names[@]}" "${passages[@]}" --seed 0)
 ieclid train data "${more[@]}" --cap 5000 --out "$work/multiconer.jsonl" \
     --source "$data/multiconer2_en/en-train90.conll:multiconer2"
 ieclid train data "${more[@]}" --cap 2000 --out "$work/redocred.jsonl" \

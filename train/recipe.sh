@@ -6,11 +6,14 @@
 # coarse ones (politicians answered person), so answers follow the offered names
 # (ieclid/training/label_names.py).
 
+# The NER naming options every source of the recipe is built with.
+recipe_names=(--rename 0.5 --merge 0.3)
+
 # aligned_data DATA_DIR WORK_DIR [more `ieclid train data` options]: writes WORK_DIR/aligned.jsonl
 aligned_data() {
     local data=$1 work=$2
     shift 2
-    local names=(--rename 0.5 --merge 0.3 "$@")
+    local names=("${recipe_names[@]}" "$@")
     local wnut=(--source "$data/wnut17/train_first2000.conll:wnut17" --source "$data/wnut17/dev.conll:wnut17")
     local crossner=(--source "$data/crossner/politics/train.txt:crossner_politics"
                     --source "$data/crossner/politics/dev.txt:crossner_politics"
