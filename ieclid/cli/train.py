@@ -233,17 +233,15 @@ def export(
     (ieclid extract --lora), or a quantized GGUF of the whole model (ieclid extract --model)."""
     import tempfile
 
-    import yaml
-
     from ieclid.errors import UsageError
     from ieclid.models import resolve_model
-    from ieclid.training.runs import require_train_extra
+    from ieclid.training.runs import require_train_extra, run_settings
 
     require_train_extra()
     settings_path = run / "settings.yaml"
     if not settings_path.is_file():
         raise UsageError(f"{run} is not a run directory of 'ieclid train' (no settings.yaml)")
-    settings = yaml.safe_load(settings_path.read_text())
+    settings = run_settings(run)
     lora = settings.get("lora", True)
     merged = (not lora) if merged is None else merged
     if not merged and not lora:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from ieclid.errors import UsageError
-from ieclid.training.runs import bf16, finish, start, stop_early
+from ieclid.training.runs import bf16, finish, run_settings, start, stop_early
 
 
 def sft_run(path: Path) -> dict:
@@ -21,7 +19,7 @@ def sft_run(path: Path) -> dict:
     settings_file = path / "settings.yaml"
     if not settings_file.is_file() or not (path / "final").is_dir():
         raise UsageError(f"{path} is not a finished run of 'ieclid train sft' (no settings.yaml and final/)")
-    return yaml.safe_load(settings_file.read_text())
+    return run_settings(path)
 
 
 def train(pairs: str | None, sft: Path | None, out: Path, settings: dict, minutes: float | None = None,

@@ -16,12 +16,33 @@ RECIPES = next((d for d in (_PACKAGE / "train", _PACKAGE.parent / "train") if d.
                _PACKAGE.parent / "train")
 
 
+def read_yaml(path: Path, what: str) -> dict:
+    """A YAML mapping (empty: {}); a one-line error for a file that is not one, binary included."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise UsageError(f"{path}: not readable as {what} ({type(error).__name__})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: not {what} (a YAML mapping of names to values)")
+    return data
+
+
+def run_settings(run: Path) -> dict:
+    """The settings.yaml a run wrote: what it trained on and from (its base at least)."""
+    settings = read_yaml(run / "settings.yaml", "the settings of an 'ieclid train' run")
+    if "base" not in settings:
+        raise UsageError(f"{run / 'settings.yaml'} names no base: not written by 'ieclid train'")
+    return settings
+
+
 def load_settings(recipe: str, path: Path | None, overrides: dict) -> dict:
     """The recipe file (ieclid's train/RECIPE.yaml by default) with command-line overrides."""
     source = path or RECIPES / f"{recipe}.yaml"
     if not source.is_file():
         raise UsageError(f"training settings not found: {source}")
-    settings = yaml.safe_load(source.read_text()) or {}
+    settings = read_yaml(source, "training settings")
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return settings
 
@@ -45,7 +66,7 @@ def start(out: Path, settings: dict, sources: dict, resume: bool) -> tuple[dict,
         checkpoint_dir = last_checkpoint(out)
         if checkpoint_dir is None or not (out / "settings.yaml").is_file():
             raise UsageError(f"nothing to resume: {out} has no settings.yaml and checkpoint-N directory")
-        settings = yaml.safe_load((out / "settings.yaml").read_text())
+        settings = run_settings(out)
         sources = {key: settings.pop(key, None) for key in sources}
     if not sources.get("data") or not Path(sources["data"]).is_file():
         raise UsageError(f"training data not found: {sources.get('data')}")
