@@ -34,3 +34,54 @@ def test_a_binary_recipe_file_is_refused_in_one_line(tmp_path):
     data.write_text("{}\n")
     assert_one_line_error(ieclid("train", "sft", "--data", str(data), "--config", str(recipe), "--out",
                                  str(tmp_path / "run")), 2, "not readable as training settings (UnicodeDecodeError)")
+
+
+def _cpu_with_bf16(monkeypatch, native: bool) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_is_the_default_only_where_the_cpu_computes_it(monkeypatch, native):
+    from ieclid.training.runs import precision
+
+    _cpu_with_bf16(monkeypatch, native)
+    assert precision({}) == ({"bf16": True, "use_cpu": True} if native else {"bf16": False})
+    assert precision({"bf16": False}) == {"bf16": False}
+
+
+def test_bf16_asked_for_where_it_is_emulated_is_refused_before_the_run_starts(monkeypatch, tmp_path):
+    from ieclid.errors import UsageError
+    from ieclid.training.runs import precision, start
+
+    _cpu_with_bf16(monkeypatch, False)
+    data = tmp_path / "data.jsonl"
+    data.write_text("{}\n")
+    with pytest.raises(UsageError, match="does not compute it natively: give --fp32"):
+        start(tmp_path / "run", {"bf16": True}, {"data": str(data)}, resume=False)
+    assert not (tmp_path / "run").exists()
+    _cpu_with_bf16(monkeypatch, True)
+    assert precision({"bf16": True}) == {"bf16": True, "use_cpu": True}
+
+
+def test_activations_are_kept_on_a_cpu_only_where_they_fit(monkeypatch, tmp_path):
+    import json
+
+    import torch
+
+    from ieclid.training.runs import checkpointing
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"num_hidden_layers": 30, "hidden_size": 576}))
+    small = {"per_device_train_batch_size": 1, "max_length": 1024}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert checkpointing(small, str(model)) == {"activation_checkpointing": False}
+    assert checkpointing({**small, "per_device_train_batch_size": 10**6}, str(model)) == {}
+    assert checkpointing({**small, "gradient_checkpointing": True}, str(model)) == {}  # the recipe's
+    assert checkpointing(small, str(tmp_path / "elsewhere")) == {}  # no config: TRL's default
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert checkpointing(small, str(model)) == {}

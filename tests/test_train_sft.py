@@ -78,8 +78,9 @@ def test_a_time_limited_run_resumes_where_it_stopped(shared_data, tmp_path):
            "--out", str(data))
     run = tmp_path / "run"
     first = ieclid("train", "sft", "--data", str(data), "--out", str(run), "--max-steps", "2", "--batch-size", "2",
-                   "--grad-accum", "1", "--max-length", "256", "--time-limit", "0.001", timeout=900)
+                   "--grad-accum", "1", "--max-length", "256", "--time-limit", "0.001", "--fp32", timeout=900)
     assert first.returncode == 0, first.stderr[-2000:]
+    assert yaml.safe_load((run / "settings.yaml").read_text())["bf16"] is False  # kept for --resume
     assert [p.name for p in run.glob("checkpoint-*")] == ["checkpoint-1"]  # stopped after one step
     second = ieclid("train", "sft", "--out", str(run), "--resume", timeout=900)
     assert second.returncode == 0, second.stderr[-2000:]

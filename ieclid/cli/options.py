@@ -211,6 +211,9 @@ TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "learning_rate": (float, typer.Option(None, "--lr", help="Peak learning rate.")),
     "max_length": (int, typer.Option(
         None, "--max-length", help="Tokens per example (dpo: per pair) at most.")),
+    "bf16": (bool, typer.Option(
+        None, "--bf16/--fp32", help="Compute in bf16 (mixed precision) or fp32; default: bf16 where "
+        "the GPU or CPU has it natively.")),
     "minutes": (float, typer.Option(
         None, "--time-limit", help="Stop (with a checkpoint) after this many minutes; see --resume.")),
     "resume": (bool, typer.Option(
@@ -220,6 +223,7 @@ TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
 RECIPE_KEYS = {
     "epochs": "num_train_epochs", "max_steps": "max_steps", "batch_size": "per_device_train_batch_size",
     "grad_accum": "gradient_accumulation_steps", "learning_rate": "learning_rate", "max_length": "max_length",
+    "bf16": "bf16",
 }
 
 

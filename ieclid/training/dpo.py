@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ieclid.errors import UsageError
-from ieclid.training.runs import bf16, finish, run_settings, start, stop_early
+from ieclid.training.runs import finish, precision, run_settings, start, stop_early
 
 
 def sft_run(path: Path) -> dict:
@@ -50,8 +50,8 @@ def train(pairs: str | None, sft: Path | None, out: Path, settings: dict, minute
     else:
         model = str(sft / "final")
     dataset = load_dataset("json", data_files=sources["data"], split="train")
-    args = {k: v for k, v in settings.items() if k not in ("lora", "base")}  # recorded for the export
-    config = DPOConfig(output_dir=str(out), report_to="none", bf16=bf16(), **args)
+    args = {k: v for k, v in settings.items() if k not in ("lora", "base", "bf16")}  # recorded for the export
+    config = DPOConfig(output_dir=str(out), report_to="none", **precision(settings), **args)
     callbacks = [stop_early(minutes)] if minutes else None
     trainer = DPOTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
                          callbacks=callbacks)

@@ -4,6 +4,7 @@ and the saved result (final/, metrics.jsonl, settings.yaml with the data and bas
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -70,16 +71,57 @@ def start(out: Path, settings: dict, sources: dict, resume: bool) -> tuple[dict,
         sources = {key: settings.pop(key, None) for key in sources}
     if not sources.get("data") or not Path(sources["data"]).is_file():
         raise UsageError(f"training data not found: {sources.get('data')}")
+    precision(settings)  # refuses --bf16 where it is emulated, before anything is written
     out.mkdir(parents=True, exist_ok=True)
     kept = {key: value for key, value in sources.items() if value is not None}
     (out / "settings.yaml").write_text(yaml.safe_dump({**settings, **kept}))
     return settings, sources, checkpoint_dir
 
 
-def bf16() -> bool:
+def precision(settings: dict) -> dict[str, bool]:
+    """The trainer's precision arguments: bf16 mixed precision by the recipe's `bf16`
+    (`--bf16/--fp32`), else wherever the hardware computes bf16 natively (a recent GPU; a CPU
+    with AVX512-BF16 or AMX, where it shortens each step). Elsewhere bf16 is
+    emulated, slower than fp32, so asking for it there is refused."""
     import torch
 
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    gpu = torch.cuda.is_available()
+    if gpu:
+        native = torch.cuda.is_bf16_supported()
+    else:
+        cpu = torch.cpu
+        native = any(getattr(cpu, check, lambda: False)()
+                     for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    wanted = settings.get("bf16")
+    if wanted and not native:
+        raise UsageError("bf16 asked for, but this machine does not compute it natively: give --fp32")
+    mixed = native if wanted is None else bool(wanted)
+    # transformers takes bf16 without a GPU only when told the run is on the CPU
+    return {"bf16": mixed, "use_cpu": True} if mixed and not gpu else {"bf16": mixed}
+
+
+# Bytes of kept activations per token, layer and hidden unit in a LoRA step: fp32, with room
+# over what benchmarks/train_speed.py measures (peak memory with and without checkpointing).
+ACTIVATION_BYTES = 160
+
+
+def checkpointing(settings: dict, model_dir: str) -> dict[str, bool]:
+    """Activation checkpointing, unless the recipe chooses: TRL's default (on) everywhere but on
+    a CPU where a batch's activations fit in half the free memory: recomputing them costs a
+    CPU, short of compute, a good share of each step; a GPU has compute to spare and lacks
+    memory."""
+    import torch
+
+    if {"gradient_checkpointing", "activation_checkpointing"} & settings.keys() or torch.cuda.is_available():
+        return {}
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text())
+        width = config["num_hidden_layers"] * config["hidden_size"]
+        tokens = settings["per_device_train_batch_size"] * settings["max_length"]
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {"activation_checkpointing": False} if tokens * width * ACTIVATION_BYTES < free / 2 else {}
 
 
 def finish(trainer, out: Path) -> dict:

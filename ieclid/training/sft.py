@@ -13,10 +13,10 @@ from pathlib import Path
 
 from ieclid.errors import IeclidError, UsageError
 from ieclid.gguf_info import read_gguf
-from ieclid.training.runs import bf16, finish, start, stop_early
+from ieclid.training.runs import checkpointing, finish, precision, start, stop_early
 
 # Recipe keys ieclid reads itself; the rest go to TRL's SFTConfig.
-OWN_KEYS = ("lora", "lora_r", "lora_alpha", "lora_dropout", "stop_at_step")
+OWN_KEYS = ("lora", "lora_r", "lora_alpha", "lora_dropout", "stop_at_step", "bf16")
 
 
 def hf_checkpoint(base: str, work: Path) -> str:
@@ -126,7 +126,8 @@ def train(data: str | None, base: str, out: Path, settings: dict, minutes: float
     dataset = fitting(load_dataset("json", data_files=data, split="train"), checkpoint,
                       settings.get("max_length"))
     args = {k: v for k, v in settings.items() if k not in OWN_KEYS}
-    config = SFTConfig(output_dir=str(out), report_to="none", bf16=bf16(), **args)
+    config = SFTConfig(output_dir=str(out), report_to="none", **precision(settings),
+                       **checkpointing(settings, checkpoint), **args)
     model, peft_config, dropout = checkpoint, None, settings.get("lora_dropout", 0.05)
     if sources.get("adapter"):
         model = continued(checkpoint, sources["adapter"], out, dropout)
