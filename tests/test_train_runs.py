@@ -79,6 +79,8 @@ def test_activations_are_kept_on_a_cpu_only_where_they_fit(monkeypatch, tmp_path
     (model / "config.json").write_text(json.dumps({"num_hidden_layers": 30, "hidden_size": 576}))
     small = {"per_device_train_batch_size": 1, "max_length": 1024}
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    pages = {"SC_AVPHYS_PAGES": 4_000_000, "SC_PAGE_SIZE": 4096}  # 16 GB free
+    monkeypatch.setattr("ieclid.training.runs.os.sysconf", pages.__getitem__)
     assert checkpointing(small, str(model)) == {"activation_checkpointing": False}
     assert checkpointing({**small, "per_device_train_batch_size": 10**6}, str(model)) == {}
     assert checkpointing({**small, "gradient_checkpointing": True}, str(model)) == {}  # the recipe's
