@@ -75,7 +75,7 @@ def main() -> None:
             for name, extra in SETTINGS.items():
                 config = work / "recipe.yaml"
                 config.write_text(yaml.safe_dump({**recipe, **extra}))
-                out = work / f"run{repeat}-{len(seconds[name])}-{name.replace(', ', '-')}"
+                out = work / f"{name.replace(', ', '-')}-{repeat}"
                 wall, rss = ieclid("train", "sft", "--data", str(data), "--base", base, "--out", str(out),
                                    "--config", str(config), "--batch-size", "1", "--grad-accum", "8",
                                    "--max-length", "1024", "--max-steps", str(args.steps), "--lr", "1e-4")

@@ -101,8 +101,8 @@ def precision(settings: dict) -> dict[str, bool]:
 
 
 # Bytes by which keeping activations grows a LoRA run's peak memory, per token of a batch and
-# per layer and hidden unit: what docs/training.md's CPU example grew by over its whole run
-# (docs/training.md), above what short runs show.
+# per layer and hidden unit: what docs/training.md's CPU example grew by over its whole run,
+# above what short runs show.
 ACTIVATION_BYTES = 260
 
 
