@@ -36,6 +36,21 @@ def test_a_binary_recipe_file_is_refused_in_one_line(tmp_path):
                                  str(tmp_path / "run")), 2, "not readable as training settings (UnicodeDecodeError)")
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "no training examples"),
+    (b"\n\n", "no training examples"),
+    (BINARY, "not JSON Lines (UnicodeDecodeError)"),
+    (b"messages\n", "not JSON Lines (JSONDecodeError)"),
+    (b'{"text": "Ann met Bob."}\n', "line 1: not a training example (an object with messages)"),
+])
+def test_training_data_that_is_no_examples_is_refused_in_one_line(tmp_path, content, message):
+    data = tmp_path / "data.jsonl"
+    data.write_bytes(content)
+    run = tmp_path / "run"
+    assert_one_line_error(ieclid("train", "sft", "--data", str(data), "--out", str(run)), 2, message)
+    assert not run.exists()
+
+
 def _cpu_with_bf16(monkeypatch, native: bool) -> None:
     import torch
 
@@ -59,9 +74,9 @@ def test_bf16_asked_for_where_it_is_emulated_is_refused_before_the_run_starts(mo
 
     _cpu_with_bf16(monkeypatch, False)
     data = tmp_path / "data.jsonl"
-    data.write_text("{}\n")
+    data.write_text('{"messages": []}\n')
     with pytest.raises(UsageError, match="does not compute it natively: give --fp32"):
-        start(tmp_path / "run", {"bf16": True}, {"data": str(data)}, resume=False)
+        start(tmp_path / "run", {"bf16": True}, {"data": str(data)}, resume=False, keys=("messages",))
     assert not (tmp_path / "run").exists()
     _cpu_with_bf16(monkeypatch, True)
     assert precision({"bf16": True}) == {"bf16": True, "use_cpu": True}

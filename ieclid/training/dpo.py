@@ -30,7 +30,8 @@ def train(pairs: str | None, sft: Path | None, out: Path, settings: dict, minute
         settings = {**settings, "base": previous["base"], "lora": previous.get("lora", True)}
     sources = {"data": pairs, "sft_run": str(sft) if sft else None}
     # The export reads `base` and `lora` from the settings, as from an SFT run.
-    settings, sources, checkpoint_dir = start(out, settings, sources, resume)
+    settings, sources, checkpoint_dir = start(out, settings, sources, resume,
+                                              ("prompt", "chosen", "rejected"))
     sft = Path(sources["sft_run"])
     lora = settings["lora"]
     base = out / "base"

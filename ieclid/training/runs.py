@@ -58,9 +58,33 @@ def require_train_extra() -> None:
         raise UsageError(f"training needs the train extra (pip install 'ieclid[train]'); missing: {names}")
 
 
-def start(out: Path, settings: dict, sources: dict, resume: bool) -> tuple[dict, dict, str | None]:
+def check_examples(path: Path, keys: tuple[str, ...]) -> None:
+    """One-line errors for training data the trainer would fail on deep inside: not UTF-8 JSON
+    Lines, no examples, or an example without the fields the trainer reads."""
+    import orjson
+
+    count = 0
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                example = orjson.loads(line)
+                if not isinstance(example, dict) or any(key not in example for key in keys):
+                    raise UsageError(f"{path}, line {number}: not a training example (an object with "
+                                     f"{', '.join(keys)})")
+                count += 1
+    except (UnicodeDecodeError, orjson.JSONDecodeError) as error:
+        raise UsageError(f"{path}: not JSON Lines ({type(error).__name__})") from None
+    if not count:
+        raise UsageError(f"{path}: no training examples")
+
+
+def start(out: Path, settings: dict, sources: dict, resume: bool,
+          keys: tuple[str, ...]) -> tuple[dict, dict, str | None]:
     """Write (or, with `resume`, read back) the run's settings; returns the settings, the sources
-    (data, base, ...) they name, and the checkpoint to resume from."""
+    (data, base, ...) they name, and the checkpoint to resume from. The data must hold examples
+    with `keys`."""
     require_train_extra()
     checkpoint_dir = None
     if resume:
@@ -71,6 +95,7 @@ def start(out: Path, settings: dict, sources: dict, resume: bool) -> tuple[dict,
         sources = {key: settings.pop(key, None) for key in sources}
     if not sources.get("data") or not Path(sources["data"]).is_file():
         raise UsageError(f"training data not found: {sources.get('data')}")
+    check_examples(Path(sources["data"]), keys)
     precision(settings)  # refuses --bf16 where it is emulated, before anything is written
     out.mkdir(parents=True, exist_ok=True)
     kept = {key: value for key, value in sources.items() if value is not None}

@@ -116,7 +116,7 @@ def train(data: str | None, base: str, out: Path, settings: dict, minutes: float
     from the run's last checkpoint with the settings it was started with; `adapter` is a LoRA
     adapter to go on training instead of a new one."""
     sources = {"data": data, "base": base, "adapter": usable_adapter(adapter, settings)}
-    settings, sources, checkpoint_dir = start(out, settings, sources, resume)
+    settings, sources, checkpoint_dir = start(out, settings, sources, resume, ("messages",))
     data, base = sources["data"], sources["base"]
     checkpoint = hf_checkpoint(base, out)
 
