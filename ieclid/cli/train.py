@@ -294,7 +294,7 @@ def _export_adapter(run: Path, adapter: Path, base_gguf: str, out: Path, check: 
             effect = ("the adapter moves llama.cpp's logits as it moves the trained model's "
                       f"(cosine {result['change_cosine']})")
         else:
-            effect = "the adapter changes the model too little to compare through the quantized base"
+            effect = "the adapter changes the model too little to compare"
         print(f"checked: tokenizers agree; {effect}", file=sys.stderr)
 
 

@@ -5,8 +5,8 @@ llama.cpp stores the query and key projections with their rows permuted for its 
 layout (transformers undoes that when it loads a GGUF), so `lora_B` of q/k is permuted the
 same way. The way back (`import_adapter`) lets training continue from an adapter that ships only
 as GGUF, such as the default model's. The export is then checked: llama.cpp with the adapter
-must predict what the HF model with the adapter predicts, and both tokenizers must agree on
-probe texts.
+must change the base's predictions as the adapter changes the HF model's, and both tokenizers
+must agree on probe texts.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
 from ieclid.profiles import PROFILE_KEY
+from ieclid.training.gguf_weights import permute_rows, unpermute_rows, write_f16
 
 NAMES = {
     "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
@@ -25,30 +26,17 @@ NAMES = {
     "mlp.down_proj": "ffn_down",
 }
 _KEY = re.compile(r"base_model\.model\.model\.layers\.(\d+)\.(.+)\.lora_([AB])\.weight$")
-# Below this mean logit change, the quantized base's own noise hides the adapter's effect (a few
-# training steps); above it, a faithful export moves llama.cpp's logits the same way (measured:
-# cosine 0.996 for a faithful export of a strong random adapter, 0.909 without the q/k permutation).
-MIN_CHANGE = 0.5
-MIN_COSINE = 0.95
+# The adapter is checked on a 16-bit copy of the run's base, not on the quantized base it will run
+# with: a quantized base's rounding noise swamps the change of a short run. Below this mean logit
+# change, even 16-bit rounding hides the adapter's effect; above it, a faithful export moves
+# llama.cpp's logits as it moves the HF model's (tests/test_train_sft.py).
+MIN_CHANGE = 0.15
+MIN_COSINE = 0.99
 PROBES = (
     "Angela Merkel met Emmanuel Macron in Paris on Monday.",
     "The patient developed a severe rash after taking amoxicillin 500 mg.",
     "@user lol that's sooo 2019 #throwback :)",
 )
-
-
-def permute_rows(weight, n_head: int):
-    """llama.cpp's q/k row order (convert_hf_to_gguf's `permute`)."""
-    rows = weight.shape[0]
-    grouped = weight.reshape(n_head, 2, rows // n_head // 2, *weight.shape[1:])
-    return grouped.swapaxes(1, 2).reshape(weight.shape)
-
-
-def unpermute_rows(weight, n_head: int):
-    """The inverse of `permute_rows`: transformers' row order back from llama.cpp's."""
-    rows = weight.shape[0]
-    grouped = weight.reshape(n_head, rows // n_head // 2, 2, *weight.shape[1:])
-    return grouped.swapaxes(1, 2).reshape(weight.shape)
 
 
 def _heads(config: dict) -> dict[str, int]:
@@ -151,42 +139,55 @@ def load_tuned(model_dir: Path, adapter_dir: Path | None = None):
 
 
 def verify(adapter_dir: Path, base_dir: Path, base_gguf: str, adapter_gguf: Path) -> dict:
-    """Tokenizer parity on the probes, and whether the adapter changes llama.cpp's logits (quantized
-    base) the way it changes the HF model's: the cosine of the two logit changes."""
+    """Tokenizer parity on the probes, and whether the adapter changes llama.cpp's logits the way it
+    changes the HF model's: the cosine of the two logit changes. llama.cpp runs a 16-bit copy of the
+    HF base written with `base_gguf`'s metadata (beside the adapter, removed afterwards)."""
+    import tempfile
+
     import llama_cpp
-    import numpy as np
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     tuned = load_tuned(base_dir, adapter_dir)
-    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32).eval()
-    with weights_off_amx():
-        plain = llama_cpp.Llama(model_path=base_gguf, n_ctx=512, logits_all=True, verbose=False)
-        adapted = llama_cpp.Llama(
-            model_path=base_gguf, lora_path=str(adapter_gguf), n_ctx=512, logits_all=True, verbose=False
-        )
+    base = load_tuned(base_dir)
+    with tempfile.TemporaryDirectory(dir=adapter_gguf.parent, prefix=".check-") as work:
+        f16 = Path(work) / "base-F16.gguf"
+        write_f16(base, base_gguf, f16, None)
+        with weights_off_amx():
+            plain = llama_cpp.Llama(model_path=str(f16), n_ctx=512, logits_all=True, verbose=False)
+            adapted = llama_cpp.Llama(
+                model_path=str(f16), lora_path=str(adapter_gguf), n_ctx=512, logits_all=True, verbose=False
+            )
+        try:
+            return _compare(tokenizer, (base, plain), (tuned, adapted))
+        finally:
+            plain.close()
+            adapted.close()
+
+
+def _compare(tokenizer, plain: tuple, adapted: tuple) -> dict:
+    """The cosine of the logit changes (adapted minus plain) on the probes, HF against llama.cpp;
+    `plain` and `adapted` are (HF model, llama.cpp model) pairs."""
+    import numpy as np
+    import torch
+
     hf_change, cpp_change = [], []
-    try:
-        for text in PROBES:
-            tokens = plain.tokenize(text.encode(), add_bos=False, special=False)
-            if tokens != tokenizer(text, add_special_tokens=False)["input_ids"]:
-                raise IeclidError(f"tokenizers disagree on the probe {text!r}: the GGUF is not this model's")
-            logits = {}
-            for name, hf_model, llm in (("base", base, plain), ("adapter", tuned, adapted)):
-                with torch.no_grad():
-                    logits[f"hf {name}"] = hf_model(torch.tensor([tokens])).logits[0].numpy()
-                llm.reset()
-                llm.eval(tokens)
-                logits[f"cpp {name}"] = np.array(llm.scores[: len(tokens)])
-            hf_change.append((logits["hf adapter"] - logits["hf base"]).ravel())
-            cpp_change.append((logits["cpp adapter"] - logits["cpp base"]).ravel())
-    finally:
-        plain.close()
-        adapted.close()
+    for text in PROBES:
+        tokens = plain[1].tokenize(text.encode(), add_bos=False, special=False)
+        if tokens != tokenizer(text, add_special_tokens=False)["input_ids"]:
+            raise IeclidError(f"tokenizers disagree on the probe {text!r}: the GGUF is not this model's")
+        logits = []
+        for hf_model, llm in (plain, adapted):
+            with torch.no_grad():
+                hf = hf_model(torch.tensor([tokens])).logits[0].numpy()
+            llm.reset()
+            llm.eval(tokens)
+            logits.append((hf, np.array(llm.scores[: len(tokens)])))
+        hf_change.append((logits[1][0] - logits[0][0]).ravel())
+        cpp_change.append((logits[1][1] - logits[0][1]).ravel())
     a, b = np.concatenate(hf_change), np.concatenate(cpp_change)
     # What the adapter changes, as llama.cpp applies it, against what it changes in the HF model:
-    # the quantized base's own noise cancels out of both differences.
+    # the 16-bit base's own rounding cancels out of both differences.
     cosine = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
     size = float(np.abs(a).mean())
     result = {"change_cosine": round(cosine, 4), "change_size": round(size, 5)}

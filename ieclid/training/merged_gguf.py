@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ieclid.backends.lora_merge import copy_metadata
-from ieclid.backends.quantizer import FTYPES, quantize
+from ieclid.backends.quantizer import quantize
 from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
 from ieclid.gguf_info import read_gguf
-from ieclid.profiles import PROFILE_KEY
-from ieclid.training.export import PROBES, load_tuned, permute_rows
+from ieclid.training.export import PROBES, load_tuned
+from ieclid.training.gguf_weights import write_f16
 
 # The types llama.cpp's quantizer makes without an importance matrix, in `llama_ftype` order.
 QUANTS = ("F16", "Q4_0", "Q4_1", "Q8_0", "Q5_0", "Q5_1", "Q3_K_M", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M",
@@ -45,45 +44,11 @@ def write_merged(run: Path, base_gguf: str, out: Path, quant: str, adapter: Path
     """Write the quantized GGUF; returns its size and tensor count."""
     if quant not in QUANTS:
         raise UsageError(f"unknown quantization {quant!r}; choose from: {', '.join(QUANTS)}")
-    import gguf
-
-    reader = gguf.GGUFReader(base_gguf)
-    arch = reader.fields["general.architecture"].contents()
-    if arch != "llama":
-        raise UsageError(f"only llama-architecture models are exported so far, not {arch}")
     model = tuned_model(run, adapter)
-    config = model.config
-    state = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config.num_hidden_layers)
-    by_gguf = {}
-    for key, value in state.items():
-        name = names.get_name(key, try_suffixes=(".weight", ".bias"))
-        if name is not None:
-            by_gguf[name] = value
-    heads = {"attn_q": config.num_attention_heads,
-             "attn_k": getattr(config, "num_key_value_heads", None) or config.num_attention_heads}
-
     out.parent.mkdir(parents=True, exist_ok=True)
     f16 = out.with_name(out.name + ".f16.tmp")
-    writer = gguf.GGUFWriter(str(f16), arch)
-    copy_metadata(reader, writer, skip=("general.file_type", PROFILE_KEY))
-    writer.add_file_type(FTYPES["F16"])
-    writer.add_string(PROFILE_KEY, "adelie")  # trained on `ieclid train data`: ADELIE's wording
-    written = 0
-    for tensor in reader.tensors:
-        if tensor.name not in by_gguf:
-            raise IeclidError(f"the trained model has no weights for the base's tensor {tensor.name}")
-        value = by_gguf[tensor.name]
-        kind = tensor.name.split(".")[-2]
-        if kind in heads:
-            value = permute_rows(value, heads[kind])
-        writer.add_tensor(tensor.name, value.astype("float16" if value.ndim > 1 else "float32"))
-        written += 1
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    try:
+    try:  # trained on `ieclid train data`, so it answers to ADELIE's wording
+        written = write_f16(model, base_gguf, f16, "adelie")
         quantize(f16, out, quant)
     finally:
         f16.unlink(missing_ok=True)
