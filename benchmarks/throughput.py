@@ -60,17 +60,26 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "wnut17"
 
 
+def measured(command: list[str], stdout: int = subprocess.PIPE) -> tuple[bytes, float, float]:
+    """Run a child to its end; its stdout, wall seconds and peak RSS in MB. Exits on failure with
+    the end of the child's stderr, which goes to a file: a child that writes much there (a
+    trainer's progress bars) would otherwise fill the pipe and stall both."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(command, stdout=stdout, stderr=err, cwd=ROOT)
+        out = proc.stdout.read() if proc.stdout else b""
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            sys.exit(f"failed: {' '.join(command)}\n{err.read().decode(errors='replace')[-4000:]}")
+    return out, seconds, usage.ru_maxrss / 1024
+
+
 def run(command: list[str]) -> tuple[list[dict], float, float]:
     """Run a child; its records, wall seconds and peak RSS in MB."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(command)}\n{proc.stderr.read().decode()}")
-    records = [orjson.loads(line) for line in out.splitlines()]
-    return records, seconds, usage.ru_maxrss / 1024
+    out, seconds, rss = measured(command)
+    return [orjson.loads(line) for line in out.splitlines()], seconds, rss
 
 
 def rates(model: str, threads: int, parallel: int, gpu_layers: int = 0, repeats: int = 5,

@@ -20,20 +20,18 @@ Usage: python benchmarks/train_speed.py [--steps 4] [--examples 200] [--repeats 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import orjson
 import yaml
+from throughput import ROOT, measured
 
 from ieclid.training.sft import hf_checkpoint
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 SOURCES = ("wnut17/train_first2000.conll:wnut17", "crossner/politics/train.txt:crossner_politics",
            "semeval2010_task8/TRAIN_FILE_first2000.TXT:semeval2010")
@@ -46,15 +44,8 @@ SETTINGS = {  # name -> what the recipe file adds to train/aligned.yaml
 
 def ieclid(*args: str) -> tuple[float, float]:
     """Run `ieclid ARGS`; its wall seconds and peak RSS in MB (exit on failure)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "ieclid", *args], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status):
-        sys.exit(f"failed: ieclid {' '.join(args)}\n{err.decode()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    _, seconds, rss = measured([sys.executable, "-m", "ieclid", *args], stdout=subprocess.DEVNULL)
+    return seconds, rss
 
 
 def main() -> None:
