@@ -18,7 +18,7 @@ from pathlib import Path
 from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
 from ieclid.profiles import PROFILE_KEY
-from ieclid.training.gguf_weights import permute_rows, unpermute_rows, write_f16
+from ieclid.training.gguf_weights import finish, permute_rows, unpermute_rows, write_f16
 
 NAMES = {
     "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
@@ -77,10 +77,7 @@ def export_adapter(adapter_dir: Path, base_dir: Path, out: Path) -> int:
             name = f"blk.{layer}.{NAMES[module]}.weight.lora_{side.lower()}"
             writer.add_tensor(name, np.ascontiguousarray(tensor))
             count += 1
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    finish(writer)
     return count
 
 

@@ -59,8 +59,13 @@ def write_f16(model, base_gguf: str, out: Path, profile: str | None) -> int:
             value = permute_rows(value, heads[kind])
         writer.add_tensor(tensor.name, value.astype("float16" if value.ndim > 1 else "float32"))
         written += 1
+    finish(writer)
+    return written
+
+
+def finish(writer) -> None:
+    """Write out a `gguf.GGUFWriter` whose tensors were added in memory: header, metadata, tensors."""
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    return written
