@@ -18,7 +18,7 @@ from pathlib import Path
 from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
 from ieclid.profiles import PROFILE_KEY
-from ieclid.training.gguf_weights import finish, permute_rows, unpermute_rows, write_f16
+from ieclid.training.gguf_weights import finish, llama_base, permute_rows, unpermute_rows, write_f16
 
 NAMES = {
     "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
@@ -144,12 +144,13 @@ def verify(adapter_dir: Path, base_dir: Path, base_gguf: str, adapter_gguf: Path
     import llama_cpp
     from transformers import AutoTokenizer
 
+    reader = llama_base(base_gguf)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     tuned = load_tuned(base_dir, adapter_dir)
     base = load_tuned(base_dir)
     with tempfile.TemporaryDirectory(dir=adapter_gguf.parent, prefix=".check-") as work:
         f16 = Path(work) / "base-F16.gguf"
-        write_f16(base, base_gguf, f16, None)
+        write_f16(base, reader, f16, None)
         with weights_off_amx():
             plain = llama_cpp.Llama(model_path=str(f16), n_ctx=512, logits_all=True, verbose=False)
             adapted = llama_cpp.Llama(

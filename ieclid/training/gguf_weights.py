@@ -25,16 +25,24 @@ def unpermute_rows(weight, n_head: int):
     return grouped.swapaxes(1, 2).reshape(weight.shape)
 
 
-def write_f16(model, base_gguf: str, out: Path, profile: str | None) -> int:
-    """Write an HF llama model as an F16 GGUF with the base GGUF's metadata (tokenizer, chat template,
-    hyper-parameters) and tensor order; `profile` names the prompt profile it answers to. Returns
-    how many tensors it holds."""
+def llama_base(base_gguf: str):
+    """The base GGUF's reader, refused unless it is a llama-architecture model: checked before the
+    trained model is loaded, which takes far longer."""
     import gguf
 
     reader = gguf.GGUFReader(base_gguf)
     arch = reader.fields["general.architecture"].contents()
     if arch != "llama":
         raise UsageError(f"only llama-architecture models are exported so far, not {arch}")
+    return reader
+
+
+def write_f16(model, reader, out: Path, profile: str | None) -> int:
+    """Write an HF llama model as an F16 GGUF with the metadata (tokenizer, chat template,
+    hyper-parameters) and tensor order of the base GGUF `reader` (from `llama_base`); `profile`
+    names the prompt profile it answers to. Returns how many tensors it holds."""
+    import gguf
+
     config = model.config
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config.num_hidden_layers)
     by_gguf = {}
@@ -44,7 +52,7 @@ def write_f16(model, base_gguf: str, out: Path, profile: str | None) -> int:
             by_gguf[name] = value.detach().float().numpy()
     heads = {"attn_q": config.num_attention_heads,
              "attn_k": getattr(config, "num_key_value_heads", None) or config.num_attention_heads}
-    writer = gguf.GGUFWriter(str(out), arch)
+    writer = gguf.GGUFWriter(str(out), "llama")
     copy_metadata(reader, writer, skip=("general.file_type", PROFILE_KEY))
     writer.add_file_type(FTYPES["F16"])
     if profile:

@@ -18,7 +18,7 @@ from ieclid.backends.weight_buffers import weights_off_amx
 from ieclid.errors import IeclidError, UsageError
 from ieclid.gguf_info import read_gguf
 from ieclid.training.export import PROBES, load_tuned
-from ieclid.training.gguf_weights import write_f16
+from ieclid.training.gguf_weights import llama_base, write_f16
 
 # The types llama.cpp's quantizer makes without an importance matrix, in `llama_ftype` order.
 QUANTS = ("F16", "Q4_0", "Q4_1", "Q8_0", "Q5_0", "Q5_1", "Q3_K_M", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M",
@@ -44,11 +44,12 @@ def write_merged(run: Path, base_gguf: str, out: Path, quant: str, adapter: Path
     """Write the quantized GGUF; returns its size and tensor count."""
     if quant not in QUANTS:
         raise UsageError(f"unknown quantization {quant!r}; choose from: {', '.join(QUANTS)}")
+    reader = llama_base(base_gguf)
     model = tuned_model(run, adapter)
     out.parent.mkdir(parents=True, exist_ok=True)
     f16 = out.with_name(out.name + ".f16.tmp")
     try:  # trained on `ieclid train data`, so it answers to ADELIE's wording
-        written = write_f16(model, base_gguf, f16, "adelie")
+        written = write_f16(model, reader, f16, "adelie")
         quantize(f16, out, quant)
     finally:
         f16.unlink(missing_ok=True)
